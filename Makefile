@@ -1,0 +1,45 @@
+# dmilib: set up the environment, run the tests, build the book.
+#
+#   make test   create .venv (if needed) and run pytest      (PYTEST_ARGS="-k foo")
+#   make book   create .venv (if needed) and build the book into _build/html
+#   make clean  remove build outputs and caches (keeps .venv)
+#   make distclean  also remove .venv
+
+PYTHON ?= python3.11
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+BOOK_ARGS   ?= -W -n --keep-going
+
+# Kernels: look in the venv first, so that notebooks run on the venv's
+# "python3" kernel (and import dmilib from this checkout) even if the user
+# has a "python3" kernelspec of another interpreter in ~/.local/share/jupyter
+# and JUPYTER_PREFER_ENV_PATH=0 (jupyter_core otherwise prefers the venv).
+export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH))
+
+.PHONY: all venv test book clean distclean
+
+all: test
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --upgrade pip
+	$(VPY) -m pip install -e ".[book,test]"
+	touch $@
+
+test: $(STAMP)
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build . $(BOOK_ARGS)
+	@echo "Book: $(CURDIR)/_build/html/index.html"
+
+clean:
+	rm -rf _build .pytest_cache .jupyter_cache
+	find . -path ./$(VENV) -prune -o -type d \( -name __pycache__ -o -name .ipynb_checkpoints -o -name '*.egg-info' \) -print | xargs rm -rf
+
+distclean: clean
+	rm -rf $(VENV)
