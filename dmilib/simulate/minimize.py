@@ -114,10 +114,11 @@ def relax(
     field = system.effective_field_T(m)
     d = tangential(m, field)
     energy = energy_of(m, field)
-    d_max = float(xp.max(xp.sqrt(xp.sum(d * d, axis=1))))
-    if not math.isfinite(d_max):
-        raise ConvergenceError("relax", "nan", 0, d_max, tolerance)
-    tau = xp.full((batch,), initial_step_rad / max(d_max, 1e-30), dtype=xp.float64)
+    d_max = xp.max(xp.sqrt(xp.sum(d * d, axis=1)), axis=(1, 2)).astype(xp.float64)
+    if not bool(xp.all(xp.isfinite(d_max))):
+        bad = int(system.backend.to_numpy(~xp.isfinite(d_max)).argmax())
+        raise ConvergenceError("relax", "nan", 0, float(d_max[bad]), tolerance, bad)
+    tau = initial_step_rad / xp.maximum(d_max, 1e-30)
     active = xp.ones((batch,), dtype=bool)
     converged = np.zeros(batch, bool)
     iterations = np.zeros(batch, np.int64)
