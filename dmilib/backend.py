@@ -7,6 +7,7 @@ The solver only ever talks to an :class:`ArrayBackend`: ``xp`` is the array modu
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -65,6 +66,37 @@ class ArrayBackend:
             self.xp.cuda.Stream.null.synchronize()
 
 
+_MALLOC_TUNED = False
+
+
+def retain_freed_memory() -> bool:
+    """Ask glibc to keep freed blocks of up to 32 MiB in the heap instead of unmapping them.
+
+    The FFT convolution allocates and frees a handful of multi-megabyte temporaries per
+    field evaluation. By default glibc serves each from a fresh ``mmap`` and returns it on
+    ``free``, so every evaluation pays page faults on all of them: on the quick 265 x 265
+    grid this tripled the time of a field evaluation (14 ms instead of 4.5 ms, measured on
+    a 2-core x86-64 machine). Raising ``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD`` lets
+    the allocator reuse those pages. It is process-wide, so it is skipped when the
+    environment sets ``DMILIB_MALLOC_TUNING=0`` and on platforms without glibc.
+    Returns True when the tuning is in effect.
+    """
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED:
+        return True
+    if os.environ.get("DMILIB_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        _MALLOC_TUNED = bool(libc.mallopt(m_trim_threshold, 1 << 30)) and bool(libc.mallopt(m_mmap_threshold, 1 << 25))
+    except (OSError, AttributeError):  # musl, macOS: no mallopt, nothing to tune
+        _MALLOC_TUNED = False
+    return _MALLOC_TUNED
+
+
 def resolve_backend(backend: str | ArrayBackend = "auto") -> ArrayBackend:
     """Return the array backend for ``"auto"``, ``"numpy"`` or ``"cupy"``.
 
@@ -85,6 +117,7 @@ def resolve_backend(backend: str | ArrayBackend = "auto") -> ArrayBackend:
         return ArrayBackend("cupy", cupy, cupy_fft)
     import scipy.fft
 
+    retain_freed_memory()
     return ArrayBackend("numpy", np, scipy.fft, fft_workers=os.cpu_count() or 1)
 
 

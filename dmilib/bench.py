@@ -1,0 +1,117 @@
+"""Benchmarks that print figures: ``python -m dmilib.bench solver [--json]``.
+
+``solver``: time of one full effective-field evaluation and of one minimizer iteration
+on the study's disk at the quick grid (265 x 265 cells of 3 nm) and the paper grid
+(530 x 530 cells of 1.5 nm), in milliseconds and nanoseconds per cell (per grid cell,
+batch included), on the backend asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from . import __version__
+from .backend import resolve_backend
+from .simulate import Grid, Material, System, relax
+from .simulate.textures import bubble
+
+GRIDS = {265: 3e-9, 530: 1.5e-9}
+DISK_DIAMETER_M = 795e-9
+THICKNESS_M = 12e-9
+
+
+def _timed(function, backend, repeats: int) -> float:
+    """Median wall time of ``function()`` in seconds, device work included."""
+    function()
+    backend.synchronize()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        backend.synchronize()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def bench_solver(grid_sizes=(265, 530), backend="auto", dtype="float32", batch=1, repeats=10, iterations=50) -> list[dict]:
+    """Time the field evaluation and a minimizer iteration; return one record per grid."""
+    array_backend = resolve_backend(backend)
+    records = []
+    for n in grid_sizes:
+        if n not in GRIDS:
+            raise ValueError(f"grid size must be one of {sorted(GRIDS)}, got {n}")
+        grid = Grid.disk(DISK_DIAMETER_M, GRIDS[n], THICKNESS_M)
+        material = Material(D_J_per_m2=np.linspace(0, 1e-3, batch))
+        start = time.perf_counter()
+        system = System(grid, material, (0.1, 0.0, -6e-3), backend=array_backend, dtype=dtype)
+        setup_s = time.perf_counter() - start
+        m = system.asarray(np.stack([bubble(grid, 150e-9)] * batch))
+        out = system.xp.empty_like(m)
+        field_s = _timed(lambda: system.effective_field_T(m, out=out), array_backend, repeats)
+
+        def minimize():
+            relax(system, m, torque_tolerance_T=1e-12, max_iterations=iterations, raise_on_failure=False)
+
+        minimize_s = _timed(minimize, array_backend, max(1, repeats // 5)) / iterations
+        cells = n * n * batch
+        records.append(
+            {
+                "grid": f"{n}x{n}",
+                "cell_size_nm": GRIDS[n] * 1e9,
+                "batch": batch,
+                "backend": array_backend.name,
+                "dtype": str(system.dtype),
+                "setup_s": setup_s,
+                "field_ms": field_s * 1e3,
+                "field_ns_per_cell": field_s * 1e9 / cells,
+                "minimizer_iteration_ms": minimize_s * 1e3,
+                "minimizer_iteration_ns_per_cell": minimize_s * 1e9 / cells,
+            }
+        )
+    return records
+
+
+def _print_table(records: list[dict]) -> None:
+    header = f"{'grid':>9} {'batch':>5} {'backend':>7} {'dtype':>7} {'field ms':>9} {'ns/cell':>8} {'iter ms':>9} {'ns/cell':>8}"
+    print(header)
+    for r in records:
+        print(
+            f"{r['grid']:>9} {r['batch']:>5} {r['backend']:>7} {r['dtype']:>7} {r['field_ms']:>9.2f} "
+            f"{r['field_ns_per_cell']:>8.1f} {r['minimizer_iteration_ms']:>9.2f} {r['minimizer_iteration_ns_per_cell']:>8.1f}"
+        )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dmilib.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    solver = commands.add_parser("solver", help="field evaluation and minimizer iteration timings")
+    solver.add_argument("--grid", type=int, nargs="+", default=[265, 530], choices=sorted(GRIDS))
+    solver.add_argument("--backend", default="auto", choices=["auto", "numpy", "cupy"])
+    solver.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    solver.add_argument("--batch", type=int, default=1, help="systems advanced together (>= 1)")
+    solver.add_argument("--repeats", type=int, default=10, help="timed repetitions (>= 1)")
+    solver.add_argument("--iterations", type=int, default=50, help="minimizer iterations per timing (>= 1)")
+    solver.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    for name in ("batch", "repeats", "iterations"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    records = bench_solver(args.grid, args.backend, args.dtype, args.batch, args.repeats, args.iterations)
+    if args.json:
+        print(json.dumps({"dmilib": __version__, "machine": platform.machine(), "python": platform.python_version(),
+                          "results": records}, indent=2))
+    else:
+        _print_table(records)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
