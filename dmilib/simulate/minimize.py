@@ -67,7 +67,7 @@ def relax(
     and its ``tau`` quartered, so the energy never increases (a safeguard plain BB lacks).
 
     Convergence is checked every ``check_every`` iterations (one host round-trip on a GPU);
-    converged systems are frozen while the others go on.
+    converged systems leave the working batch while the others go on.
 
     Parameters
     ----------
@@ -95,95 +95,111 @@ def relax(
     if max_iterations < 1 or check_every < 1:
         raise ValueError("max_iterations and check_every must be >= 1")
     xp = system.xp
+    backend = system.backend
     batch = system.batch_size
     eps = float(np.finfo(system.dtype).eps)
+    factor = 0.5 * system.material.Ms_A_per_m * system.cell_volume_m3
 
     def tangential(m_, b_):
         return b_ - xp.sum(m_ * b_, axis=1, keepdims=True) * m_
 
-    def energy_of(m_, b_):
-        per_cell = xp.sum(m_ * (b_ + system.zeeman.field), axis=1)
-        factor = 0.5 * system.material.Ms_A_per_m * system.cell_volume_m3
-        return -factor * xp.sum(per_cell, axis=(1, 2), dtype=xp.float64) + system.anisotropy.constant_J
+    def energy_of(sub, m_, b_):
+        per_cell = xp.sum(m_ * (b_ + sub.zeeman.field), axis=1)
+        return -factor * xp.sum(per_cell, axis=(1, 2), dtype=xp.float64) + sub.anisotropy.constant_J
 
-    # Energies are sums of per-cell terms each rounded at ~eps of the largest field
-    # contribution; a rise below this floor is round-off, not an uphill step.
-    noise_J = 32 * eps * system.energy_round_off_scale_J()
-
-    m = system.normalize(system.asarray(m))
-    field = system.effective_field_T(m)
-    d = tangential(m, field)
-    energy = energy_of(m, field)
-    d_max = xp.max(xp.sqrt(xp.sum(d * d, axis=1)), axis=(1, 2)).astype(xp.float64)
-    if not bool(xp.all(xp.isfinite(d_max))):
-        bad = int(system.backend.to_numpy(~xp.isfinite(d_max)).argmax())
-        raise ConvergenceError("relax", "nan", 0, float(d_max[bad]), tolerance, bad)
-    tau = initial_step_rad / xp.maximum(d_max, 1e-30)
-    active = xp.ones((batch,), dtype=bool)
+    m_out = system.normalize(system.asarray(m))
+    energy_out = xp.zeros((batch,), dtype=xp.float64)
     converged = np.zeros(batch, bool)
     iterations = np.zeros(batch, np.int64)
-    torque = system.backend.to_numpy(system.torque_T(m, field))
-    history = [system.backend.to_numpy(energy)]
+    torque = np.full(batch, np.inf)
+    history = []
+
+    # The working set holds the systems still relaxing; converged ones leave it, so a
+    # batch does not keep paying for systems that are already done.
+    work = np.arange(batch)
+    sub = system
+    m = m_out
+    field = sub.effective_field_T(m)
+    d = tangential(m, field)
+    energy = energy_of(sub, m, field)
+    # Energies sum per-cell terms rounded at ~eps of the largest field contribution; a
+    # rise below this floor is round-off, not an uphill step.
+    noise = 32 * eps * sub.energy_round_off_scale_J()
+    d_max = xp.max(xp.sqrt(xp.sum(d * d, axis=1)), axis=(1, 2)).astype(xp.float64)
+    if not bool(xp.all(xp.isfinite(d_max))):
+        bad = int(backend.to_numpy(~xp.isfinite(d_max)).argmax())
+        raise ConvergenceError("relax", "nan", 0, float(d_max[bad]), tolerance, bad)
+    tau = initial_step_rad / xp.maximum(d_max, 1e-30)
     rejected_in_row = xp.zeros((batch,), dtype=xp.int64)
     use_bb1 = True
     iteration = 0
     while True:
         if iteration % check_every == 0:
-            torque = system.backend.to_numpy(system.torque_T(m, field))
-            history.append(system.backend.to_numpy(energy))
-            if not np.all(np.isfinite(torque)):
-                bad = int(np.argmax(~np.isfinite(torque)))
+            work_torque = backend.to_numpy(sub.torque_T(m, field))
+            torque[work] = work_torque
+            energy_out[xp.asarray(work)] = energy
+            history.append(backend.to_numpy(energy_out).copy())
+            if not np.all(np.isfinite(work_torque)):
+                bad = int(work[np.argmax(~np.isfinite(work_torque))])
                 raise ConvergenceError("relax", "nan", iteration, float(torque[bad]), tolerance, bad)
-            newly = (torque < tolerance) & ~converged
-            iterations[newly] = iteration
-            converged |= newly
             if progress is not None:
-                progress(iteration, torque)
-            if converged.all():
-                break
-            active = xp.asarray(~converged)
-            stalled = system.backend.to_numpy(rejected_in_row) > 60
-            if iteration >= max_iterations or np.any(stalled & ~converged):
-                iterations[~converged] = iteration
-                if raise_on_failure:
-                    worst = int(np.argmax(np.where(converged, -np.inf, torque)))
+                progress(iteration, torque.copy())
+            done = work_torque < tolerance
+            stalled = backend.to_numpy(rejected_in_row) > 60
+            out_of_budget = iteration >= max_iterations
+            leaving = done | stalled | out_of_budget
+            if leaving.any():
+                m_out[xp.asarray(work[leaving])] = m[xp.asarray(np.flatnonzero(leaving))]
+                iterations[work[leaving]] = iteration
+                converged[work[done]] = True
+                failed = leaving & ~done
+                if failed.any() and raise_on_failure:
+                    worst = int(np.flatnonzero(failed)[np.argmax(work_torque[failed])])
                     reason = "stalled" if stalled[worst] else "max_iterations"
-                    raise ConvergenceError("relax", reason, iteration, float(torque[worst]), tolerance, worst)
-                break
+                    raise ConvergenceError("relax", reason, iteration, float(work_torque[worst]), tolerance,
+                                           int(work[worst]))
+                keep = np.flatnonzero(~leaving)
+                if keep.size == 0:
+                    break
+                keep_device = xp.asarray(keep)
+                work = work[keep]
+                sub = system.select(work)
+                m, field, d = m[keep_device], field[keep_device], d[keep_device]
+                energy, tau, noise = energy[keep_device], tau[keep_device], noise[keep_device]
+                rejected_in_row = rejected_in_row[keep_device]
         iteration += 1
-        step = (tau * active)[:, None, None, None].astype(system.dtype)
-        m_new = system.normalize(m + step * d)
-        field_new = system.effective_field_T(m_new)
+        step = tau[:, None, None, None].astype(system.dtype)
+        m_new = sub.normalize(m + step * d)
+        field_new = sub.effective_field_T(m_new)
         d_new = tangential(m_new, field_new)
-        energy_new = energy_of(m_new, field_new)
-        accept = (energy_new <= energy + noise_J) & active
-        # Barzilai–Borwein step from the accepted move; fall back to growth when s.y <= 0.
+        energy_new = energy_of(sub, m_new, field_new)
+        accept = energy_new <= energy + noise
+        # Barzilai–Borwein step from the accepted move; grow the step when s.y <= 0.
         s = m_new - m
         y = d - d_new
         s_s = xp.sum(s * s, axis=(1, 2, 3), dtype=xp.float64)
         s_y = xp.sum(s * y, axis=(1, 2, 3), dtype=xp.float64)
         y_y = xp.sum(y * y, axis=(1, 2, 3), dtype=xp.float64)
         positive = s_y > 0
-        safe_s_y = xp.where(positive, s_y, 1.0)
-        tau_bb = s_s / safe_s_y if use_bb1 else s_y / xp.where(y_y > 0, y_y, 1.0)
+        tau_bb = s_s / xp.where(positive, s_y, 1.0) if use_bb1 else s_y / xp.where(y_y > 0, y_y, 1.0)
         tau_bb = xp.where(positive & (tau_bb > 0), tau_bb, 2 * tau)
         use_bb1 = not use_bb1
-        tau = xp.where(accept, tau_bb, xp.where(active, 0.25 * tau, tau))
-        rejected_in_row = xp.where(accept | ~active, 0, rejected_in_row + 1)
-        if system.backend.name == "numpy" and bool(accept.all()):
+        tau = xp.where(accept, tau_bb, 0.25 * tau)
+        rejected_in_row = xp.where(accept, 0, rejected_in_row + 1)
+        if backend.name == "numpy" and bool(accept.all()):
             m, field, d, energy = m_new, field_new, d_new, energy_new
         else:
-            keep = accept[:, None, None, None]
-            m = xp.where(keep, m_new, m)
-            field = xp.where(keep, field_new, field)
-            d = xp.where(keep, d_new, d)
+            keep_new = accept[:, None, None, None]
+            m = xp.where(keep_new, m_new, m)
+            field = xp.where(keep_new, field_new, field)
+            d = xp.where(keep_new, d_new, d)
             energy = xp.where(accept, energy_new, energy)
     return RelaxResult(
-        m=m,
+        m=m_out,
         converged=converged,
         torque_T=torque,
         iterations=iterations,
-        energy_J=system.backend.to_numpy(energy),
+        energy_J=backend.to_numpy(energy_out),
         energy_history_J=np.array(history),
         tolerance_T=tolerance,
     )

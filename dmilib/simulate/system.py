@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ..backend import ArrayBackend, resolve_backend, resolve_dtype
@@ -144,21 +146,39 @@ class System:
         return energy + self.anisotropy.constant_J
 
     def energy_round_off_scale_J(self):
-        """Bound on the magnitudes summed into the total energy, per system (joules).
+        """Bound on the magnitudes summed into each system's total energy (joules, ``(B,)``).
 
-        ``V Ku`` summed over cells plus ``Ms V |B_parts|`` with ``|B_parts|`` the sum of the
-        magnitudes of every contribution to a cell's field (exchange diagonal, DMI,
-        anisotropy, demag ~ mu0 Ms, applied). Round-off in the energy is a few float eps of it.
+        ``V sum Ku`` plus ``Ms V N |B_parts|``, with ``|B_parts|`` the sum of the magnitudes
+        of every contribution to a cell's field (exchange diagonal, DMI, anisotropy,
+        demag ~ mu0 Ms, applied) and N the number of cells. Round-off in the energy is a
+        few float eps of it.
         """
         xp = self.xp
+        batch = self.batch_size
+
+        def per_system(values):
+            return xp.broadcast_to(xp.asarray(values, dtype=xp.float64).reshape(-1), (batch,))
+
         Ms = self.material.Ms_A_per_m
         exchange = float(xp.max(self.exchange.diagonal))
-        dmi = 4 * float(xp.max(xp.abs(self.dmi.cx))) + 4 * float(xp.max(xp.abs(self.dmi.cy)))
-        anisotropy = float(xp.max(self.anisotropy.coefficient))
-        applied = float(xp.max(xp.abs(self.zeeman.field))) * 3
+        dmi = 4 * per_system(xp.abs(self.dmi.cx).max(axis=(1, 2)) + xp.abs(self.dmi.cy).max(axis=(1, 2)))
+        anisotropy = per_system(self.anisotropy.coefficient.max(axis=(1, 2)))
+        applied = 3 * per_system(xp.abs(self.zeeman.field).max(axis=(1, 2, 3)))
         field_scale = 2 * exchange + dmi + anisotropy + MU0_T_M_PER_A * Ms + applied
         cells = self.grid.cell_count
-        return self.anisotropy.constant_J + Ms * self.cell_volume_m3 * cells * field_scale
+        return per_system(self.anisotropy.constant_J) + Ms * self.cell_volume_m3 * cells * field_scale
+
+    def select(self, indices) -> "System":
+        """The sub-batch of the systems at ``indices`` (shares grid, kernel and backend)."""
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if indices.size == 0 or indices.min() < 0 or indices.max() >= self.batch_size:
+            raise ValueError(f"indices must be in [0, {self.batch_size}), got {indices.tolist()}")
+        subset = copy.copy(self)
+        subset.terms = [term.select(indices) if hasattr(term, "select") else term for term in self.terms]
+        for name in ("exchange", "anisotropy", "dmi", "zeeman"):
+            setattr(subset, name, subset.terms[[t.name for t in self.terms].index(getattr(self, name).name)])
+        subset.batch_size = int(indices.size)
+        return subset
 
     def torque_T(self, m, field_T):
         """Largest ``|m x B_eff|`` over the cells of each system, in tesla (device array)."""

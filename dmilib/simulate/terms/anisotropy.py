@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 
@@ -35,6 +37,18 @@ class UniaxialAnisotropy:
     @property
     def batch_size(self) -> int:
         return int(self.Ku.shape[0])
+
+
+    def select(self, indices):
+        """The same term restricted to the systems at ``indices`` of the batch."""
+        subset = copy.copy(self)
+        if self.coefficient.shape[0] > 1:
+            subset.coefficient = self.coefficient[self.xp.asarray(indices)]
+        if self.Ku.shape[0] > 1:
+            subset.Ku = self.Ku[self.xp.asarray(indices)]
+        if self.constant_J.shape[0] > 1:
+            subset.constant_J = self.constant_J[self.xp.asarray(indices)]
+        return subset
 
     def add_field_T(self, m, out) -> None:
         out[:, 2] += self.coefficient * m[:, 2]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ._common import quadratic_energy_J
@@ -44,6 +46,16 @@ class InterfacialDMI:
     @property
     def batch_size(self) -> int:
         return int(self.cx.shape[0])
+
+
+    def select(self, indices):
+        """The same term restricted to the systems at ``indices`` of the batch."""
+        subset = copy.copy(self)
+        if self.cx.shape[0] > 1:
+            subset.cx = self.cx[self.xp.asarray(indices)]
+        if self.cy.shape[0] > 1:
+            subset.cy = self.cy[self.xp.asarray(indices)]
+        return subset
 
     def add_field_T(self, m, out) -> None:
         if self.is_zero:

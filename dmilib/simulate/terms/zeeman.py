@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 
@@ -22,7 +24,6 @@ class Zeeman:
             field = field[None]
         if field.ndim != 2 or field.shape[1] != 3 or not np.all(np.isfinite(field)):
             raise ValueError(f"applied_field_T must be finite with shape (3,) or (B, 3), got shape {np.shape(applied_field_T)}")
-        self.field_T = field
         self.Ms = Ms_A_per_m
         self.volume = grid.cell_volume_m3
         self.field = xp.asarray(field[:, :, None, None], dtype=dtype)
@@ -31,6 +32,14 @@ class Zeeman:
     @property
     def batch_size(self) -> int:
         return int(self.field.shape[0])
+
+
+    def select(self, indices):
+        """The same term restricted to the systems at ``indices`` of the batch."""
+        subset = copy.copy(self)
+        if self.field.shape[0] > 1:
+            subset.field = self.field[self.xp.asarray(indices)]
+        return subset
 
     def add_field_T(self, m, out) -> None:
         if not self.is_zero:
