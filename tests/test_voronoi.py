@@ -100,17 +100,25 @@ def test_outside_mask_is_ku0_and_all_finite():
 
 
 def test_grains_are_contiguous():
+    # A Voronoi cell is convex, but assigning square cells by their centres can leave a
+    # lone cell at a sharp polygon vertex touching its grain only at a corner (about 2 %
+    # of the grains at d / dx = 13). So: nearly every grain is one 8-connected piece, and
+    # the stray 4-connected fragments hold a negligible share of the cells.
     grid = square_grid(450e-9, 1.5e-9)
     ids = Tessellation(4).grain_ids(grid)
-    four_connected = ndimage.generate_binary_structure(2, 1)
-    labels, _ = ndimage.label(np.ones_like(ids), structure=four_connected)  # sanity: one blob
-    assert labels.max() == 1
-    single = 0
+    four = ndimage.generate_binary_structure(2, 1)
+    eight = ndimage.generate_binary_structure(2, 2)
     grains = np.unique(ids)
+    one_piece_8 = 0
+    stray_cells = 0
     for g in grains:
-        _, components = ndimage.label(ids == g, structure=four_connected)
-        single += components == 1
-    assert single >= 0.99 * grains.size
+        cells = ids == g
+        one_piece_8 += ndimage.label(cells, structure=eight)[1] == 1
+        labels, _ = ndimage.label(cells, structure=four)
+        sizes = np.bincount(labels.ravel())[1:]
+        stray_cells += sizes.sum() - sizes.max()
+    assert one_piece_8 >= 0.99 * grains.size
+    assert stray_cells <= 1e-3 * ids.size
 
 
 def test_boundaries_are_where_ids_change():
