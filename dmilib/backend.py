@@ -97,10 +97,11 @@ def retain_freed_memory() -> bool:
     return _MALLOC_TUNED
 
 
-def resolve_backend(backend: str | ArrayBackend = "auto") -> ArrayBackend:
+def resolve_backend(backend: str | ArrayBackend = "auto", fft_workers: int | None = None) -> ArrayBackend:
     """Return the array backend for ``"auto"``, ``"numpy"`` or ``"cupy"``.
 
-    ``"auto"`` picks CuPy when a CUDA device is visible and NumPy otherwise.
+    ``"auto"`` picks CuPy when a CUDA device is visible and NumPy otherwise. ``fft_workers``
+    sets the CPU FFT threads (default: all cores; 1 for one of several worker processes).
     """
     if isinstance(backend, ArrayBackend):
         return backend
@@ -118,7 +119,9 @@ def resolve_backend(backend: str | ArrayBackend = "auto") -> ArrayBackend:
     import scipy.fft
 
     retain_freed_memory()
-    return ArrayBackend("numpy", np, scipy.fft, fft_workers=os.cpu_count() or 1)
+    if fft_workers is not None and (not isinstance(fft_workers, int) or fft_workers < 1):
+        raise ValueError(f"fft_workers must be an integer >= 1, got {fft_workers!r}")
+    return ArrayBackend("numpy", np, scipy.fft, fft_workers=fft_workers or os.cpu_count() or 1)
 
 
 def resolve_dtype(dtype: str | np.dtype) -> np.dtype:

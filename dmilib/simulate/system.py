@@ -145,6 +145,20 @@ class System:
         energy = -0.5 * self.material.Ms_A_per_m * self.cell_volume_m3 * xp.sum(dot, axis=(1, 2), dtype=xp.float64)
         return energy + self.anisotropy.constant_J
 
+    def with_applied_field(self, applied_field_T) -> "System":
+        """The same systems under another uniform applied field (tesla, ``(3,)`` or ``(B, 3)``).
+
+        Shares the grid, the demagnetization kernel and every other term, so a field sweep
+        does not rebuild anything.
+        """
+        updated = copy.copy(self)
+        zeeman = Zeeman(self.grid, applied_field_T, self.material.Ms_A_per_m, self.backend, self.dtype)
+        if zeeman.batch_size not in (1, self.batch_size):
+            raise ValueError(f"applied_field_T has {zeeman.batch_size} rows for a batch of {self.batch_size}")
+        updated.terms = [zeeman if term is self.zeeman else term for term in self.terms]
+        updated.zeeman = zeeman
+        return updated
+
     def energy_round_off_scale_J(self):
         """Bound on the magnitudes summed into each system's total energy (joules, ``(B,)``).
 

@@ -1,0 +1,106 @@
+"""Figures of magnetization states: layout, masking, colour limits and argument checks."""
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from dmilib.plotting import plot_components, plot_mz_with_arrows
+from dmilib.simulate import Grid
+from dmilib.simulate.textures import bubble
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return Grid.disk(120e-9, 3e-9, 12e-9)  # 40 x 40 cells
+
+
+@pytest.fixture(scope="module")
+def state(grid):
+    return bubble(grid, radius_m=30e-9)
+
+
+def render(fig):
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=40)
+    assert buffer.tell() > 0
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_components_layout_mask_and_limits(grid, state, count):
+    m = np.stack([state] * count)
+    fig = plot_components(m, grid, row_labels=[f"row {b}" for b in range(count)])
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 3 * count + 1  # three panels per row + one colour bar
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == 3 * count
+    for image in images:
+        assert image.get_clim() == (-1.0, 1.0)
+        assert image.get_cmap().name == "RdBu_r"
+        data = image.get_array()
+        np.testing.assert_array_equal(np.ma.getmaskarray(data), ~grid.mask)
+    # Rows are the states, columns m_x, m_y, m_z (origin="lower": row 0 is y = 0).
+    np.testing.assert_allclose(images[2].get_array().filled(0), state[2])
+    colorbar_axes = fig.axes[-1]
+    assert colorbar_axes.get_ylabel() == "m component"
+    assert fig.axes[0].get_title() == "$m_x$"
+    assert fig.axes[0].get_ylabel().startswith("row 0")
+    # Axes in nm, centred on the grid: a 120 nm disk spans -60..60 nm.
+    np.testing.assert_allclose(images[0].get_extent(), (-60, 60, -60, 60))
+    render(fig)
+
+
+def test_components_accepts_single_state_and_zoom(grid, state):
+    fig = plot_components(state, grid, zoom_m=15e-9)
+    assert len(fig.axes) == 4
+    image = fig.axes[2].images[0]
+    assert image.get_array().shape == (10, 10)  # cells with centres within +-15 nm
+    np.testing.assert_allclose(image.get_extent(), (-15, 15, -15, 15))
+    render(fig)
+
+
+def test_mz_with_arrows(grid, state):
+    ax = plot_mz_with_arrows(state, grid, stride=4)
+    image = ax.images[0]
+    assert image.get_clim() == (-1.0, 1.0)
+    np.testing.assert_array_equal(np.ma.getmaskarray(image.get_array()), ~grid.mask)
+    assert len(ax.collections) >= 1  # the quiver (plus the mask outline)
+    assert len(ax.figure.axes) == 2  # axes + colour bar
+    render(ax.figure)
+
+
+def test_mz_with_arrows_into_given_axes(grid, state):
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plot_mz_with_arrows(state[None], grid, ax=ax, colorbar=False, zoom_m=20e-9, centre_m=(20e-9, 0)) is ax
+    assert len(fig.axes) == 1
+    render(fig)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(40, 40), (2, 40, 40), (2, 2, 40, 40), (1, 3, 40, 41), (3, 40), (1, 1, 3, 40, 40)],
+)
+def test_bad_shapes_raise(grid, shape):
+    with pytest.raises(ValueError, match="m must have shape"):
+        plot_components(np.zeros(shape), grid)
+    with pytest.raises(ValueError, match="m must"):
+        plot_mz_with_arrows(np.zeros(shape), grid)
+
+
+def test_bad_arguments_raise(grid, state):
+    with pytest.raises(ValueError, match="titles"):
+        plot_components(state, grid, titles=["a", "b"])
+    with pytest.raises(ValueError, match="row_labels"):
+        plot_components(np.stack([state] * 2), grid, row_labels=["only one"])
+    with pytest.raises(ValueError, match="zoom_m"):
+        plot_components(state, grid, zoom_m=-1e-9)
+    with pytest.raises(ValueError, match="single state"):
+        plot_mz_with_arrows(np.stack([state] * 2), grid)
+    with pytest.raises(ValueError, match="stride"):
+        plot_mz_with_arrows(state, grid, stride=0)
