@@ -16,6 +16,9 @@ array                  shape, dtype         meaning
 ``residual_T``         (N,) f4              max |m x B_eff| of the relaxation (tesla)
 ``valid``              (N,) bool            sample accepted (written with its run)
 ``run_status``         (R,) i1              0 pending, 1 done, 2 failed (one chunk per run)
+``failure_reason``     (R, 256) u1          why a run failed: UTF-8 bytes, zero-padded
+``run_iterations``     (R,) i8              minimizer iterations spent on the run
+``run_seconds``        (R,) f4              wall time per run (its batch's time / batch size)
 ``mask``               (H, W) bool          cells of the disk
 ``ku_maps``            (T, H, W) f4         Ku (J/m^3) of each tessellation in
                                             ``attrs["tessellation_seeds"]`` order
@@ -23,7 +26,7 @@ array                  shape, dtype         meaning
 
 Attributes: ``config`` (every parameter), ``parameters_hash``, ``preset``, ``dmilib_version``,
 ``git_commit``, ``created``, ``layout`` (this table's version), ``cell_size_m``,
-``tessellation_seeds``, and after generation ``failed_runs`` (run -> reason) and ``timing``.
+``tessellation_seeds``, ``snapshots_per_run``, and after a generation ``timing``.
 
 A run's samples are written before its ``valid`` flags and its ``run_status``; a run is
 "done" only once its status chunk is written, so an interruption at any moment leaves at
@@ -47,6 +50,19 @@ from .protocol import RunOutcome, anisotropy_maps
 
 LAYOUT_VERSION = 1
 PENDING, DONE, FAILED = 0, 1, 2
+REASON_BYTES = 256
+
+
+def encode_reason(reason: str) -> np.ndarray:
+    """A failure reason as zero-padded UTF-8 bytes (portable: no string dtype in Zarr v3)."""
+    data = reason.encode("utf-8")[:REASON_BYTES]
+    out = np.zeros(REASON_BYTES, np.uint8)
+    out[: len(data)] = np.frombuffer(data, np.uint8)
+    return out
+
+
+def decode_reason(row: np.ndarray) -> str:
+    return bytes(np.asarray(row, np.uint8)).rstrip(b"\0").decode("utf-8", errors="replace")
 
 
 def git_commit() -> str:
@@ -116,6 +132,10 @@ def _create(path: Path, config: DatasetConfig) -> zarr.Group:
     group.create_array("residual_T", shape=(total,), chunks=(snapshots,), dtype="float32", fill_value=np.nan)
     group.create_array("valid", shape=(total,), chunks=(snapshots,), dtype="bool", fill_value=False)
     group.create_array("run_status", shape=(len(runs),), chunks=(1,), dtype="int8", fill_value=PENDING)
+    group.create_array("failure_reason", shape=(len(runs), REASON_BYTES), chunks=(1, REASON_BYTES), dtype="uint8",
+                       fill_value=0)
+    group.create_array("run_iterations", shape=(len(runs),), chunks=(1,), dtype="int64", fill_value=0)
+    group.create_array("run_seconds", shape=(len(runs),), chunks=(1,), dtype="float32", fill_value=np.nan)
     group.create_array("mask", data=grid.mask)
     seeds = list(config.disorder.tessellation_seeds) if config.nonuniform_D_J_per_m2 else []
     ku = anisotropy_maps(config, seeds, grid).astype(np.float32) if seeds else np.zeros((0, *grid.shape), np.float32)
@@ -131,7 +151,6 @@ def _create(path: Path, config: DatasetConfig) -> zarr.Group:
         "cell_size_m": [grid.dx, grid.dy, grid.thickness_m],
         "tessellation_seeds": seeds,
         "snapshots_per_run": snapshots,
-        "failed_runs": {},
     })
     # Only a fully initialised store gets the final name, so a crash here leaves no
     # half-made store that a rerun would mistake for a compatible one.
@@ -157,6 +176,9 @@ def write_run(path, outcome: RunOutcome, snapshots_per_run: int) -> None:
         group["magnetization"][block] = outcome.snapshots
     group["residual_T"][block] = outcome.residual_T
     group["valid"][block] = np.full(snapshots_per_run, outcome.ok)
+    group["failure_reason"][outcome.run] = encode_reason(outcome.reason)
+    group["run_iterations"][outcome.run] = outcome.iterations
+    group["run_seconds"][outcome.run] = outcome.seconds
     group["run_status"][outcome.run] = DONE if outcome.ok else FAILED
 
 
@@ -212,6 +234,12 @@ class Dataset:
                 keep &= np.isclose(self.array(name), value, rtol=0, atol=1e-9)
         return np.flatnonzero(keep)
 
+    def failed_runs(self) -> dict[int, str]:
+        """Run index -> reason, for every failed run."""
+        status = self.run_status
+        reasons = self.group["failure_reason"]
+        return {int(r): decode_reason(reasons[int(r)]) for r in np.flatnonzero(status == FAILED)}
+
     def summary(self) -> dict:
         status = self.run_status
         return {
@@ -221,5 +249,5 @@ class Dataset:
             "runs_done": int((status == DONE).sum()),
             "runs_failed": int((status == FAILED).sum()),
             "runs_pending": int((status == PENDING).sum()),
-            "failed_runs": dict(self.group.attrs.get("failed_runs", {})),
+            "failed_runs": self.failed_runs(),
         }
