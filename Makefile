@@ -27,7 +27,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --upgrade pip
-	$(VPY) -m pip install -e ".[book,test]"
+	$(VPY) -m pip install -e ".[book,test,ml]"
 	touch $@
 
 test: $(STAMP)

@@ -1,5 +1,5 @@
-"""The ``dmilib`` command line: ``dmilib generate ...`` (more subcommands join as the
-pipeline grows). Bad input ends with a one-line message naming the field and the allowed
+"""The ``dmilib`` command line: ``generate``, ``export``, ``import`` (more subcommands join as
+the pipeline grows). Bad input ends with a one-line message naming the field and the allowed
 range, and exit status 2; nothing already computed is lost."""
 
 from __future__ import annotations
@@ -31,6 +31,23 @@ def _generate(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from .dataset import Dataset
+    from .dataset.interop import export_samples
+
+    paths = export_samples(Dataset(args.dataset), args.out, fmt=args.format, indices=args.indices)
+    print(f"wrote {len(paths)} file(s) to {args.out}")
+    return 0
+
+
+def _import(args) -> int:
+    from .dataset.interop import import_ovf, read_manifest
+
+    dataset = import_ovf(read_manifest(args.manifest), args.out, overwrite=args.overwrite)
+    print(f"imported {len(dataset)} sample(s) into {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dmilib", description="Infer the interfacial DMI from one domain image.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -50,6 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--retry-failed", action="store_true", help="also rerun runs recorded as failed")
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
     gen.set_defaults(handler=_generate)
+
+    export = commands.add_parser("export", help="write stored samples as OVF 2.0 or text files")
+    export.add_argument("--dataset", required=True, help="the Zarr store")
+    export.add_argument("--out", required=True, help="output folder")
+    export.add_argument("--format", default="ovf", choices=["ovf", "text"])
+    export.add_argument("--indices", type=int, nargs="+", help="sample indices (default: every valid sample)")
+    export.set_defaults(handler=_export)
+
+    imp = commands.add_parser("import", help="make a dataset store from OVF files (e.g. mumax3 snapshots)")
+    imp.add_argument("--manifest", required=True, help="CSV with columns path,D_J_per_m2,Hz_T,Hx_T[,tessellation]")
+    imp.add_argument("--out", required=True, help="the Zarr store to create")
+    imp.add_argument("--overwrite", action="store_true")
+    imp.set_defaults(handler=_import)
     return parser
 
 

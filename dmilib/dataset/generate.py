@@ -132,7 +132,7 @@ def _run_on_dask(tasks, out, config, scheduler, workers, backend, record) -> Non
         else:
             count = workers or os.cpu_count() or 1
             fft_workers = 1  # one FFT thread per single-threaded worker process
-        cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=":0")
         client = Client(cluster)
     else:
         if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):

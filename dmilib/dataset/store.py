@@ -198,8 +198,18 @@ class Dataset:
         self.group = zarr.open_group(str(self.path), mode="r")
         if "parameters_hash" not in self.group.attrs:
             raise ValueError(f"{self.path} is not a dmilib dataset store")
-        self.config = config_from_dict(dict(self.group.attrs["config"]))
+        config = self.group.attrs.get("config")
+        #: The generating configuration; None for stores imported from other tools.
+        self.config = None if config is None else config_from_dict(dict(config))
         self.mask = self.group["mask"][:]
+
+    @property
+    def grid(self):
+        """The grid of the samples (disk mask and cell size from the store)."""
+        from ..simulate.geometry import Grid
+
+        dx, dy, dz = self.group.attrs["cell_size_m"]
+        return Grid(self.mask.shape[1], self.mask.shape[0], (dx, dy), dz, self.mask.astype(bool))
 
     def __len__(self) -> int:
         return int(self.group["magnetization"].shape[0])

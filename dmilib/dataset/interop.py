@@ -1,0 +1,165 @@
+"""Exchange with other tools: OVF 2.0 (mumax3, OOMMF, Ubermag) and the study's text format.
+
+* :func:`export_samples` writes stored samples as ``.ovf`` or ``.txt`` files, labels in the
+  file (OVF ``Desc`` lines / text header).
+* :func:`import_ovf` turns OVF snapshots made elsewhere (e.g. mumax3 ``m`` files) into a
+  dataset store with the same layout as a generated one, so that the learning code can use
+  them. The labels come from a manifest (CSV: ``path,D_J_per_m2,Hz_T,Hx_T[,tessellation]``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import zarr
+
+from .. import __version__
+from .ovf import read_ovf, write_ovf
+from .store import DONE, LAYOUT_VERSION, REASON_BYTES, Dataset, git_commit
+from .textformat import write_snapshot_text
+
+EXPORT_FORMATS = ("ovf", "text")
+
+
+def _label_metadata(dataset: Dataset, index: int) -> dict:
+    return {
+        "sample": int(index),
+        "D_J_per_m2": float(dataset.array("D_J_per_m2")[index]),
+        "Hz_T": float(dataset.array("Hz_T")[index]),
+        "Hx_T": float(dataset.array("Hx_T")[index]),
+        "tessellation": int(dataset.array("tessellation")[index]),
+        "run": int(dataset.array("run")[index]),
+    }
+
+
+def export_samples(dataset: Dataset, out_dir, fmt: str = "ovf", indices=None) -> list[Path]:
+    """Write samples (default: every valid one) as OVF 2.0 (binary 4) or text files.
+
+    Returns the written paths, named ``sample_00012.ovf`` (or ``.txt``).
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"fmt must be one of {EXPORT_FORMATS}, got {fmt!r}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    indices = np.flatnonzero(dataset.valid) if indices is None else np.atleast_1d(indices)
+    grid = dataset.grid
+    paths = []
+    for index in indices:
+        index = int(index)
+        if not 0 <= index < len(dataset):
+            raise ValueError(f"sample index must be in [0, {len(dataset)}), got {index}")
+        m = dataset.magnetization(index)[0]
+        metadata = _label_metadata(dataset, index)
+        if fmt == "ovf":
+            path = out_dir / f"sample_{index:05d}.ovf"
+            write_ovf(path, m, (grid.dx, grid.dy, grid.thickness_m), title="m", extra_header=metadata)
+        else:
+            path = out_dir / f"sample_{index:05d}.txt"
+            write_snapshot_text(path, m, grid, metadata)
+        paths.append(path)
+    return paths
+
+
+def read_manifest(path) -> list[dict]:
+    """Rows of a CSV manifest with columns ``path,D_J_per_m2,Hz_T,Hx_T[,tessellation]``.
+
+    Relative paths are taken relative to the manifest's folder.
+    """
+    path = Path(path)
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        required = {"path", "D_J_per_m2", "Hz_T", "Hx_T"}
+        missing = required - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{path}: manifest lacks the column(s) {sorted(missing)} (needs {sorted(required)})")
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            try:
+                rows.append({
+                    "path": (path.parent / row["path"]).resolve(),
+                    "D_J_per_m2": float(row["D_J_per_m2"]),
+                    "Hz_T": float(row["Hz_T"]),
+                    "Hx_T": float(row["Hx_T"]),
+                    "tessellation": int(row.get("tessellation") or -1),
+                })
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"{path}, line {line}: {error}") from error
+    if not rows:
+        raise ValueError(f"{path}: the manifest lists no file")
+    return rows
+
+
+def import_ovf(rows: list[dict], out, *, overwrite: bool = False, layer: int = 0) -> Dataset:
+    """Create a dataset store from OVF snapshots and their labels.
+
+    Every file must hold the same single-layer mesh (``layer`` picks one layer of a
+    multi-layer file). The mask is the set of cells with non-zero magnetization in the
+    first file. Each file becomes one valid sample of its own run. Vectors are normalized
+    inside the mask; a file with NaN, a different mesh, or a cell whose |m| is not within
+    1 % of 1 inside the mask is refused with ValueError before anything is written.
+    """
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise ValueError(f"{out} exists; choose another output or pass overwrite=True (--overwrite)")
+    arrays, cell = [], None
+    digest = hashlib.sha256()
+    for row in rows:
+        data = read_ovf(row["path"])
+        m = data.layer(layer)
+        if cell is None:
+            cell, shape = data.cell_size_m, m.shape
+            mask = np.linalg.norm(m, axis=0) > 0
+            if not mask.any():
+                raise ValueError(f"{row['path']}: all vectors are zero, no magnetic cell")
+        elif m.shape != shape or not np.allclose(data.cell_size_m, cell, rtol=1e-9):
+            raise ValueError(f"{row['path']}: mesh {m.shape[1:]} x {data.cell_size_m} differs from the first "
+                             f"file's {shape[1:]} x {cell}")
+        if not np.all(np.isfinite(m)):
+            raise ValueError(f"{row['path']}: contains NaN or infinite values")
+        norm = np.linalg.norm(m, axis=0)
+        if np.any(np.abs(norm[mask] - 1) > 0.01):
+            raise ValueError(f"{row['path']}: |m| is not 1 inside the magnet (reduced magnetization expected)")
+        arrays.append((m / np.where(norm > 0, norm, 1) * mask).astype(np.float32))
+        digest.update(arrays[-1].tobytes())
+    total = len(arrays)
+    if out.exists():
+        shutil.rmtree(out)
+    tmp = out.with_name(out.name + ".creating")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    group = zarr.open_group(str(tmp), mode="w")
+    group.create_array("magnetization", data=np.stack(arrays), chunks=(1, 3, *arrays[0].shape[1:]))
+    for name in ("D_J_per_m2", "Hz_T", "Hx_T"):
+        group.create_array(name, data=np.array([r[name] for r in rows], np.float64))
+    group.create_array("tessellation", data=np.array([r["tessellation"] for r in rows], np.int32))
+    group.create_array("run", data=np.arange(total, dtype=np.int32))
+    group.create_array("residual_T", data=np.full(total, np.nan, np.float32))
+    group.create_array("valid", data=np.ones(total, bool))
+    group.create_array("run_status", data=np.full(total, DONE, np.int8))
+    group.create_array("failure_reason", data=np.zeros((total, REASON_BYTES), np.uint8))
+    group.create_array("run_iterations", data=np.zeros(total, np.int64))
+    group.create_array("run_seconds", data=np.full(total, np.nan, np.float32))
+    group.create_array("mask", data=mask)
+    group.create_array("ku_maps", data=np.zeros((0, *mask.shape), np.float32))
+    group.attrs.update({
+        "config": None,
+        "origin": "imported from OVF",
+        "sources": [str(r["path"]) for r in rows],
+        "parameters_hash": digest.hexdigest(),
+        "preset": "imported",
+        "dmilib_version": __version__,
+        "git_commit": git_commit(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "layout": LAYOUT_VERSION,
+        "cell_size_m": [float(c) for c in cell],
+        "tessellation_seeds": [],
+        "snapshots_per_run": 1,
+    })
+    os.replace(tmp, out)
+    return Dataset(out)
