@@ -1,9 +1,13 @@
-"""Benchmarks that print figures: ``python -m dmilib.bench solver [--json]``.
+"""Benchmarks that print figures: ``python -m dmilib.bench solver|train [--json]``.
 
 ``solver``: time of one full effective-field evaluation and of one minimizer iteration
 on the study's disk at the quick grid (265 x 265 cells of 3 nm) and the paper grid
 (530 x 530 cells of 1.5 nm), in milliseconds and nanoseconds per cell (per grid cell,
 batch included), on the backend asked for.
+
+``train``: training images per second of the paper's CNN (batch 32, after a warm-up step)
+at 53, 106 and 265 pixels square (the paper grid pixelated by 10, 5 and 2), with 1 and 3
+channels, on the Keras backend in use (``KERAS_BACKEND``; printed).
 """
 
 from __future__ import annotations
@@ -78,6 +82,57 @@ def bench_solver(grid_sizes=(265, 530), backend="auto", dtype="float32", batch=1
     return records
 
 
+TRAIN_SIZES = (53, 106, 265)
+"""Image sides of the training benchmark: the paper's 530-cell grid pixelated by 10, 5 and 2."""
+
+
+def bench_train(sizes=TRAIN_SIZES, channels=(1, 3), batch_size: int = 32, steps: int = 5, repeats: int = 3) -> list[dict]:
+    """Training throughput of the paper's CNN on the Keras backend in use.
+
+    For each image side and channel count: build the model on random images, run one
+    warm-up step (compilation), then time ``steps`` optimizer steps of ``batch_size``
+    images (``train_on_batch``) ``repeats`` times; report the median as images per second.
+    """
+    import keras
+
+    from .learn.model import build_cnn, parameter_count
+
+    for name, value in (("batch_size", batch_size), ("steps", steps), ("repeats", repeats)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    records = []
+    rng = np.random.default_rng(0)
+    for size in sizes:
+        for channel_count in channels:
+            keras.utils.set_random_seed(0)
+            images = rng.standard_normal((batch_size, size, size, channel_count)).astype(np.float32)
+            labels = rng.uniform(0, 1, (batch_size, 1)).astype(np.float32)
+            model = build_cnn((size, size, channel_count), [0.0] * channel_count, [1.0] * channel_count)
+            model.train_on_batch(images, labels)  # warm-up: tracing / compilation
+            samples = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                for _ in range(steps):
+                    loss = model.train_on_batch(images, labels)
+                float(np.asarray(loss if np.ndim(loss) == 0 else loss[0]))  # wait for the device
+                samples.append(time.perf_counter() - start)
+            seconds = statistics.median(samples)
+            records.append({
+                "image": f"{size}x{size}", "channels": channel_count, "batch": batch_size,
+                "backend": keras.backend.backend(), "parameters": parameter_count(channel_count),
+                "step_ms": seconds * 1e3 / steps, "images_per_s": batch_size * steps / seconds,
+            })
+            keras.backend.clear_session()
+    return records
+
+
+def _print_train_table(records: list[dict]) -> None:
+    print(f"keras backend: {records[0]['backend'] if records else '?'}")
+    print(f"{'image':>9} {'channels':>8} {'batch':>5} {'step ms':>9} {'images/s':>9}")
+    for r in records:
+        print(f"{r['image']:>9} {r['channels']:>8} {r['batch']:>5} {r['step_ms']:>9.1f} {r['images_per_s']:>9.1f}")
+
+
 def _print_table(records: list[dict]) -> None:
     header = f"{'grid':>9} {'batch':>5} {'backend':>7} {'dtype':>7} {'field ms':>9} {'ns/cell':>8} {'iter ms':>9} {'ns/cell':>8}"
     print(header)
@@ -100,16 +155,33 @@ def main(argv=None) -> int:
     solver.add_argument("--repeats", type=int, default=10, help="timed repetitions (>= 1)")
     solver.add_argument("--iterations", type=int, default=50, help="minimizer iterations per timing (>= 1)")
     solver.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    train = commands.add_parser("train", help="training images per second of the paper's CNN")
+    train.add_argument("--size", type=int, nargs="+", default=list(TRAIN_SIZES), help="image sides in pixels")
+    train.add_argument("--channels", type=int, nargs="+", default=[1, 3], choices=[1, 2, 3])
+    train.add_argument("--batch", type=int, default=32, help="images per step (>= 1)")
+    train.add_argument("--steps", type=int, default=5, help="timed steps per repetition (>= 1)")
+    train.add_argument("--repeats", type=int, default=3, help="timed repetitions (>= 1)")
+    train.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
-    for name in ("batch", "repeats", "iterations"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
-    records = bench_solver(args.grid, args.backend, args.dtype, args.batch, args.repeats, args.iterations)
+    if args.command == "train":
+        for name in ("batch", "steps", "repeats"):
+            if getattr(args, name) < 1:
+                parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+        if min(args.size) < 8:
+            parser.error(f"--size must be >= 8 pixels (three 2x2 poolings), got {min(args.size)}")
+        records = bench_train(args.size, args.channels, args.batch, args.steps, args.repeats)
+        printer = _print_train_table
+    else:
+        for name in ("batch", "repeats", "iterations"):
+            if getattr(args, name) < 1:
+                parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+        records = bench_solver(args.grid, args.backend, args.dtype, args.batch, args.repeats, args.iterations)
+        printer = _print_table
     if args.json:
         print(json.dumps({"dmilib": __version__, "machine": platform.machine(), "python": platform.python_version(),
                           "results": records}, indent=2))
     else:
-        _print_table(records)
+        printer(records)
     return 0
 
 

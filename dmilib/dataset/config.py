@@ -25,12 +25,12 @@ from ..simulate.material import Material
 
 def _millitesla_range(start_mT: float, stop_mT: float, step_mT: float) -> tuple[float, ...]:
     count = int(round((stop_mT - start_mT) / step_mT)) + 1
-    return tuple(round(start_mT + k * step_mT, 6) * 1e-3 for k in range(count))
+    return tuple(round((start_mT + k * step_mT) * 1e-3, 9) for k in range(count))
 
 
 def _d_range(stop: float, step: float, start: float = 0.0) -> tuple[float, ...]:
     count = int(round((stop - start) / step)) + 1
-    return tuple(round(start + k * step, 6) * 1e-3 for k in range(count))
+    return tuple(round((start + k * step) * 1e-3, 9) for k in range(count))
 
 
 @dataclass(frozen=True)
@@ -130,11 +130,15 @@ class DatasetConfig:
         return dataclasses.asdict(self)
 
     def parameters_hash(self) -> str:
-        """SHA-256 of every field that changes the data (all but ``runs_per_task``)."""
+        """SHA-256 of every field that changes the data (not ``preset`` or ``runs_per_task``).
+
+        Floats enter with 12 significant digits, so ``-9e-3`` and ``-0.009000000000000001``
+        (the same field written two ways) identify the same dataset.
+        """
         data = self.to_dict()
         data.pop("runs_per_task")
         data.pop("preset")
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(_canonical(data), sort_keys=True).encode()).hexdigest()
 
     # --- validation ------------------------------------------------------------------
     def validate(self) -> list[str]:
@@ -208,6 +212,16 @@ class DatasetConfig:
         for note in notes:
             warnings.warn(note, stacklevel=2)
         return notes
+
+
+def _canonical(value):
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(item) for item in value]
+    return value
 
 
 def _quick() -> DatasetConfig:

@@ -98,6 +98,10 @@ def create_or_open(path, config: DatasetConfig, *, overwrite: bool = False) -> z
         stored = group.attrs.get("parameters_hash")
         if stored is None:
             raise ValueError(f"{path} is a Zarr store without dmilib parameters; choose another --out or --overwrite")
+        if group.attrs.get("config") is not None:
+            # Recompute from the stored parameters, so a store stays resumable across
+            # changes of the hashing itself.
+            stored = config_from_dict(dict(group.attrs["config"])).parameters_hash()
         if stored != config.parameters_hash():
             raise ValueError(f"{path} was generated with different parameters (hash {stored[:12]} vs "
                              f"{config.parameters_hash()[:12]}); it is left untouched: choose another --out, "
@@ -230,11 +234,14 @@ class Dataset:
         return self.group["run_status"][:]
 
     def magnetization(self, indices=None) -> np.ndarray:
-        """Magnetization ``(n, 3, H, W)`` float32 of the samples ``indices`` (default: all)."""
+        """Magnetization ``(n, 3, H, W)`` as float32 of the samples ``indices`` (default: all).
+
+        Reduced copies store float16; they are widened here so callers see one dtype.
+        """
         array = self.group["magnetization"]
         if indices is None:
-            return array[:]
-        return np.stack([array[int(i)] for i in np.atleast_1d(indices)])
+            return array[:].astype(np.float32, copy=False)
+        return np.stack([array[int(i)] for i in np.atleast_1d(indices)]).astype(np.float32, copy=False)
 
     def select(self, *, valid_only: bool = True, D=None, Hz_T=None, tessellation=None) -> np.ndarray:
         """Indices of samples matching the given label values (within 1e-9)."""

@@ -1,0 +1,129 @@
+"""The study's compact CNN regressor of the DMI strength.
+
+Architecture (paper, "Machine learning implementation"), as a Keras 3 functional model::
+
+    Input (H, W, C)
+    -> Normalization (per channel; mean and variance of the TRAINING images, stored in the model)
+    -> Conv2D(32, 3x3, ReLU, "same") -> MaxPooling2D(2x2)
+    -> Conv2D(64, 3x3, ReLU, "same") -> MaxPooling2D(2x2)
+    -> Conv2D(128, 3x3, ReLU, "same") -> MaxPooling2D(2x2)
+    -> GlobalAveragePooling2D -> Dense(64, ReLU) -> Dense(1, linear)
+
+compiled with Adam (learning rate 1e-3), mean squared error loss and mean absolute error
+metric. The network predicts D in mJ/m^2: labels are ``D_J_per_m2 * LABEL_SCALE``.
+
+Parameter count, for C input channels (weights + biases; the normalization constants are
+part of the layer configuration, not weights)::
+
+    convolution_1   3*3*C*32  + 32
+    convolution_2   3*3*32*64 + 64   = 18 496
+    convolution_3   3*3*64*128 + 128 = 73 856
+    dense_hidden    128*64 + 64      =  8 256
+    prediction      64*1 + 1         =     65
+
+so 100 993 parameters for one channel and 101 569 for three (:func:`parameter_count`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+
+LABEL_NAME = "D_J_per_m2"
+"""Name of the dataset array holding the label."""
+
+LABEL_SCALE = 1e3
+"""Model output unit: ``prediction / LABEL_SCALE`` is D in J/m^2 (the model works in mJ/m^2)."""
+
+FILTERS = (32, 64, 128)
+"""Filters of the three convolution blocks."""
+
+KERNEL_SIZE = (3, 3)
+POOL_SIZE = (2, 2)
+DENSE_UNITS = 64
+DEFAULT_LEARNING_RATE = 1e-3
+
+
+def parameter_count(channels: int) -> int:
+    """Trainable parameters of :func:`build_cnn` for ``channels`` input channels (hand count)."""
+    count, previous = 0, int(channels)
+    for filters in FILTERS:
+        count += KERNEL_SIZE[0] * KERNEL_SIZE[1] * previous * filters + filters
+        previous = filters
+    return count + previous * DENSE_UNITS + DENSE_UNITS + DENSE_UNITS * 1 + 1
+
+
+def normalization_statistics(images: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per-channel mean and variance of ``images`` ``(N, H, W, C)`` (float64 accumulation).
+
+    Call it on the training images only, so no test information reaches the model.
+
+    Returns
+    -------
+    mean, variance : list of float
+        One value per channel, as plain floats (they go into the model's JSON config).
+    """
+    array = np.asarray(images)
+    if array.ndim != 4 or array.shape[0] == 0:
+        raise ValueError(f"images must have shape (N, H, W, C) with N >= 1, got {array.shape}")
+    mean = array.mean(axis=(0, 1, 2), dtype=np.float64)
+    variance = array.var(axis=(0, 1, 2), dtype=np.float64)
+    return [float(v) for v in mean], [float(v) for v in variance]
+
+
+def build_cnn(input_shape: Sequence[int], normalization_mean: Sequence[float], normalization_variance: Sequence[float],
+              *, learning_rate: float = DEFAULT_LEARNING_RATE) -> keras.Model:
+    """Build and compile the paper's compact CNN.
+
+    Parameters
+    ----------
+    input_shape : sequence of int
+        ``(H, W, C)`` of the (degraded) images, channels last. H and W must be at least 8
+        so the third pooling leaves at least one pixel.
+    normalization_mean, normalization_variance : sequence of float
+        One value per channel, computed on the training images
+        (:func:`normalization_statistics`). Saved inside the model.
+    learning_rate : float, optional
+        Adam learning rate (paper: Keras' default 1e-3).
+
+    Returns
+    -------
+    keras.Model
+        Compiled functional model, named ``"dmi_cnn"``, predicting D in mJ/m^2.
+
+    Raises
+    ------
+    ValueError
+        If the shape, statistics or learning rate are invalid.
+    """
+    shape = tuple(int(v) for v in input_shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"input_shape must be (H, W, C) of positive integers, got {tuple(input_shape)}")
+    height, width, channels = shape
+    if height < 8 or width < 8:
+        raise ValueError(f"input_shape height and width must be >= 8 (three 2x2 poolings), got {height} x {width}")
+    mean = [float(v) for v in np.ravel(normalization_mean)]
+    variance = [float(v) for v in np.ravel(normalization_variance)]
+    if len(mean) != channels or len(variance) != channels:
+        raise ValueError(f"normalization_mean and normalization_variance need one value per channel ({channels}), "
+                         f"got {len(mean)} and {len(variance)}")
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(variance)) and min(variance) >= 0):
+        raise ValueError("normalization_mean must be finite and normalization_variance finite and >= 0")
+    if not (np.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+
+    inputs = keras.Input(shape=shape, name="image")
+    features = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="normalization")(inputs)
+    for block, filters in enumerate(FILTERS, start=1):
+        features = keras.layers.Conv2D(filters, KERNEL_SIZE, activation="relu", padding="same",
+                                       name=f"convolution_{block}")(features)
+        features = keras.layers.MaxPooling2D(POOL_SIZE, name=f"max_pooling_{block}")(features)
+    features = keras.layers.GlobalAveragePooling2D(name="global_average_pooling")(features)
+    features = keras.layers.Dense(DENSE_UNITS, activation="relu", name="dense_hidden")(features)
+    outputs = keras.layers.Dense(1, activation="linear", name="prediction")(features)
+    model = keras.Model(inputs, outputs, name="dmi_cnn")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mean_squared_error",
+                  metrics=["mean_absolute_error"])
+    return model
