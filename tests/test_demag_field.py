@@ -41,7 +41,8 @@ def average_factors(nx, ny, cell, dtype="float64"):
     "nx, ny, cell",
     [
         (100, 50, (2e-9, 2e-9, 1e-9)),  # thin plate, far field used for most offsets
-        (8, 8, (1.5e-9, 1.5e-9, 12e-9)),  # thick prism: cells 8x taller than wide
+        (8, 8, (1.5e-9, 1.5e-9, 12e-9)),  # a 12 nm cube of cells 8x taller than wide
+        (4, 2, (1.5e-9, 1.5e-9, 12e-9)),  # thick prism: 6 x 3 x 12 nm, taller than wide
         (120, 80, (1.5e-9, 1.5e-9, 12e-9)),  # the study's cell shape
         (64, 1, (2e-9, 2e-9, 2e-9)),  # a one-cell-wide wire
     ],

@@ -2,8 +2,9 @@
 
 The study models structural disorder (pinning sites, roughness, grain boundaries) as a
 Voronoi tessellation of the film in which every grain has its own uniaxial anisotropy
-constant. The paper gives neither the grain size nor the spread of ``Ku``; the defaults
-here (20 nm grains, 5 % relative spread) are this project's choice.
+constant drawn from a normal distribution centred on Ku0 with a 5 % relative standard
+deviation (the paper's values). The paper does not give the grain size; the default
+mean grain diameter of 20 nm is this project's choice.
 
 A tessellation is identified by its integer seed: the same seed on the same grid always
 gives the same grains and the same ``Ku`` values. The study's default set is the six
