@@ -2,6 +2,7 @@
 #
 #   make test   create .venv (if needed) and run pytest      (PYTEST_ARGS="-k foo")
 #   make book   create .venv (if needed) and build the book into _build/html
+#   make paper  run every notebook with the paper-scale profile into results/paper
 #   make clean  remove build outputs and caches (keeps .venv)
 #   make distclean  also remove .venv
 
@@ -18,7 +19,7 @@ BOOK_ARGS   ?= -W -n --keep-going
 # and JUPYTER_PREFER_ENV_PATH=0 (jupyter_core otherwise prefers the venv).
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH))
 
-.PHONY: all venv test book clean distclean
+.PHONY: all venv test book paper clean distclean
 
 all: test
 
@@ -36,6 +37,11 @@ test: $(STAMP)
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . $(BOOK_ARGS)
 	@echo "Book: $(CURDIR)/_build/html/index.html"
+
+# Every notebook through papermill with the paper-scale profile (book/profiles/paper.yaml;
+# a GPU is recommended): executed notebooks and recorded numbers land in results/paper/.
+paper: $(STAMP)
+	$(VPY) -m dmilib.book paper --out results/paper
 
 clean:
 	rm -rf _build .pytest_cache .jupyter_cache

@@ -86,7 +86,8 @@ TRAIN_SIZES = (53, 106, 265)
 """Image sides of the training benchmark: the paper's 530-cell grid pixelated by 10, 5 and 2."""
 
 
-def bench_train(sizes=TRAIN_SIZES, channels=(1, 3), batch_size: int = 32, steps: int = 5, repeats: int = 3) -> list[dict]:
+def bench_train(sizes=TRAIN_SIZES, channels=(1, 3), batch_size: int = 32, steps: int = 5,
+                repeats: int = 3) -> list[dict]:
     """Training throughput of the paper's CNN on the Keras backend in use.
 
     For each image side and channel count: build the model on random images, run one

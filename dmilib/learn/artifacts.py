@@ -115,6 +115,17 @@ class LoadedRun:
     degradation: object
 
     @property
+    def inference_degradation(self):
+        """:attr:`degradation` without noise: what to apply to a new (e.g. measured) image.
+
+        Component, pixelation, blur and camera pixel are kept; the training noise is not
+        added to an image that should be analysed as it is.
+        """
+        from ..degrade import Degradation
+
+        return Degradation.from_dict({**self.degradation.to_dict(), "noise_sigma": 0.0, "noise_copies": 1})
+
+    @property
     def label_scale(self) -> float:
         """Model output per J/m^2 (1000: the models predict mJ/m^2)."""
         return float(self.info["label"]["model_unit_scale"])
@@ -136,9 +147,9 @@ class LoadedRun:
         if array.ndim != 4 or array.shape[1:] != self.input_shape:
             raise ValueError(f"images must have shape (N, {', '.join(map(str, self.input_shape))}), "
                              f"got {array.shape}")
-        outputs = [np.asarray(model.predict(array, batch_size=batch_size, verbose=0)).reshape(-1)
-                   for model in self.models]
-        return np.stack(outputs).astype(np.float64) / self.label_scale
+        from .model import predict
+
+        return np.stack([predict(model, array, batch_size) for model in self.models]) / self.label_scale
 
 
 def load_run(path) -> LoadedRun:

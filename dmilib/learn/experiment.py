@@ -49,7 +49,10 @@ RESULT_COLUMNS = (
     "mean_predictor_test_mae", "wall_s",
 )
 """Columns of ``results.csv``: one row per (configuration, seed, model); errors in mJ/m^2.
-``n_train`` and ``n_test`` count samples (images before noise copies)."""
+``n_train`` and ``n_test`` count samples (images before noise copies). ``wall_s``: seconds
+spent on that model for that seed (CNN: degrading the training images, training,
+predicting; ridge: measuring the training shape features, fitting, predicting); without
+noise the training images and features are made once, at the first seed trained."""
 
 CONFIGURATION_COLUMNS = ("experiment", "dataset", "subset", "split", "component", "pixelation", "noise_sigma",
                          "noise_copies", "model", "epochs")
@@ -358,7 +361,7 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
     from tqdm.auto import tqdm
 
     from ..dataset.store import git_commit
-    from .model import build_cnn, normalization_statistics, parameter_count
+    from .model import build_cnn, normalization_statistics, parameter_count, predict
 
     config.validate()
     out = Path(out_dir)
@@ -451,30 +454,31 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
         if completed(seed):
             bar.set_postfix(skipped=seed)
             continue
-        start = time.perf_counter()
         train_noise_seed = _derived_seed(seed, _TRAIN_NOISE)
         if noisy_training or cached_train is None:
+            start = time.perf_counter()
             x_train = _degraded(pool, split.train, degradation, noise_seed=train_noise_seed, training=True)
+            images_s = time.perf_counter() - start
             f_train = _degraded(pool, split.train, degradation, noise_seed=train_noise_seed, training=True,
                                 features=True)
+            features_s = time.perf_counter() - start - images_s
             if not noisy_training:
                 cached_train = (x_train, f_train)
         else:
-            x_train, f_train = cached_train
+            (x_train, f_train), images_s, features_s = cached_train, 0.0, 0.0
         copies = x_train.shape[0] // split.train.size
         y_train_images = np.repeat(y_train, copies)
-        prepare_s = time.perf_counter() - start
 
-        start = time.perf_counter()
+        start = time.perf_counter() - images_s
         keras.utils.set_random_seed(int(seed))
         mean, variance = normalization_statistics(x_train)
         model = build_cnn(x_train.shape[1:], mean, variance, learning_rate=config.learning_rate)
         history = model.fit(x_train, y_train_images.astype(np.float32), epochs=config.epochs,
                             batch_size=config.batch_size, shuffle=True, verbose=0)
-        train_pred = np.asarray(model.predict(x_train, batch_size=256, verbose=0)).reshape(-1)
-        test_pred = np.asarray(model.predict(x_test, batch_size=256, verbose=0)).reshape(-1)
+        train_pred = predict(model, x_train)
+        test_pred = predict(model, x_test)
         cnn = _metrics(y_train_images, train_pred, y_test, test_pred, train_label_mean)
-        cnn.update(wall_s=time.perf_counter() - start + prepare_s, final_loss=float(history.history["loss"][-1]),
+        cnn.update(wall_s=time.perf_counter() - start, final_loss=float(history.history["loss"][-1]),
                    normalization_mean=mean, normalization_variance=variance, n_train_images=int(x_train.shape[0]),
                    train_noise_seed=train_noise_seed, test_predictions_mJ_per_m2=test_pred.astype(float).tolist())
         file_name = model_file_name(seed)
@@ -482,7 +486,7 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
         model.save(tmp)
         os.replace(tmp, out / file_name)
 
-        start = time.perf_counter()
+        start = time.perf_counter() - features_s
         ridge_train, ridge_test, ridge_extra = _ridge_for_seed(f_train, y_train_images, f_test, train_label_mean,
                                                                int(seed))
         ridge = _metrics(y_train_images, ridge_train, y_test, ridge_test, train_label_mean)
@@ -533,7 +537,7 @@ def summarize(rows: list[dict]) -> list[dict]:
         groups.setdefault(tuple(row[c] for c in CONFIGURATION_COLUMNS), []).append(row)
     summary = []
     for key, members in groups.items():
-        entry = dict(zip(CONFIGURATION_COLUMNS, key))
+        entry = dict(zip(CONFIGURATION_COLUMNS, key, strict=True))
         entry.update(n_seeds=len(members), n_train=members[0]["n_train"], n_test=members[0]["n_test"])
         for column in ("train_mae", "train_error_std", "test_mae", "test_error_std", "mean_predictor_test_mae",
                        "wall_s"):
@@ -553,18 +557,18 @@ def format_summary(summary: list[dict]) -> str:
     header = (f"{'subset':>10} {'split':>15} {'comp':>7} {'pix':>3} {'sigma':>5} {'copies':>6} {'seeds':>5} "
               f"{'train/test':>10} {'CNN test MAE':>16} {'ridge test MAE':>16} {'mean-pred MAE':>13}")
     lines = [header]
+
+    def cell(models: dict, model: str) -> str:
+        entry = models.get(model)
+        return "-" if entry is None else f"{entry['test_mae_mean']:.4f}±{entry['test_mae_std']:.4f}"
+
     for models in by_configuration.values():
         first = next(iter(models.values()))
-
-        def cell(model: str) -> str:
-            entry = models.get(model)
-            return "-" if entry is None else f"{entry['test_mae_mean']:.4f}±{entry['test_mae_std']:.4f}"
-
         lines.append(f"{first['subset']:>10} {first['split']:>15} {str(first['component']):>7} "
                      f"{str(first['pixelation']):>3} {float(first['noise_sigma'] or 0):>5.2f} "
                      f"{str(first['noise_copies']):>6} {first['n_seeds']:>5} "
-                     f"{str(first['n_train']) + '/' + str(first['n_test']):>10} {cell('cnn'):>16} "
-                     f"{cell('ridge'):>16} {first['mean_predictor_test_mae_mean']:>13.4f}")
+                     f"{str(first['n_train']) + '/' + str(first['n_test']):>10} {cell(models, 'cnn'):>16} "
+                     f"{cell(models, 'ridge'):>16} {first['mean_predictor_test_mae_mean']:>13.4f}")
     return "\n".join(lines)
 
 

@@ -127,3 +127,19 @@ def build_cnn(input_shape: Sequence[int], normalization_mean: Sequence[float], n
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mean_squared_error",
                   metrics=["mean_absolute_error"])
     return model
+
+
+def predict(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """Model outputs for ``images`` ``(N, H, W, C)`` as a float64 vector of length N.
+
+    Calls the model eagerly batch by batch (``training=False``) instead of ``model.predict``,
+    which traces a new function for every model and input size; works on every backend.
+    """
+    array = np.asarray(images, dtype=np.float32)
+    if array.ndim != 4:
+        raise ValueError(f"images must have shape (N, H, W, C), got {array.shape}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    outputs = [keras.ops.convert_to_numpy(model(array[start:start + batch_size], training=False)).reshape(-1)
+               for start in range(0, array.shape[0], batch_size)]
+    return np.concatenate(outputs).astype(np.float64) if outputs else np.zeros(0)

@@ -1,0 +1,111 @@
+"""The paper's CNN: architecture, parameter count, normalization, saving, and learning."""
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+# Keras backends convert tensors with np.array(x), which NumPy >= 2.3 flags on every save.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
+from dmilib.learn.model import build_cnn, normalization_statistics, parameter_count, predict  # noqa: E402
+
+
+def _discs(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """m_z-like images ``(N, size, size, 1)``: -1 inside a disc of radius 3 + 8 * label, +1 outside.
+
+    The centre is jittered by up to 2 pixels and the edge is a tanh of width 1 pixel, so the
+    label is encoded only in the disc's size.
+    """
+    coordinates = np.arange(size) + 0.5
+    images = np.empty((labels.size, size, size, 1), np.float32)
+    for index, label in enumerate(labels):
+        cx, cy = size / 2 + rng.uniform(-2, 2, 2)
+        rho = np.hypot(coordinates[None, :] - cx, coordinates[:, None] - cy)
+        images[index, ..., 0] = np.tanh(rho - (3.0 + 8.0 * label))
+    return images
+
+
+def test_layer_sequence_matches_the_paper():
+    model = build_cnn((32, 32, 3), [0.0] * 3, [1.0] * 3)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["InputLayer", "Normalization", "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Conv2D",
+                     "MaxPooling2D", "GlobalAveragePooling2D", "Dense", "Dense"]
+    convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [layer.filters for layer in convolutions] == [32, 64, 128]
+    for layer in convolutions:
+        assert tuple(layer.kernel_size) == (3, 3)
+        assert layer.padding == "same"
+        assert layer.activation.__name__ == "relu"
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.MaxPooling2D):
+            assert tuple(layer.pool_size) == (2, 2)
+    hidden, output = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    assert (hidden.units, hidden.activation.__name__) == (64, "relu")
+    assert (output.units, output.activation.__name__) == (1, "linear")
+    assert model.output_shape == (None, 1)
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert model.optimizer.get_config()["learning_rate"] == pytest.approx(1e-3)
+    assert model.loss in ("mean_squared_error", "mse")
+
+
+def test_parameter_count_equals_the_hand_count():
+    # conv 3x3xCinxCout + Cout biases; dense in*out + out.
+    one_channel = (3 * 3 * 1 * 32 + 32) + (3 * 3 * 32 * 64 + 64) + (3 * 3 * 64 * 128 + 128) + (128 * 64 + 64) + (64 + 1)
+    three_channels = one_channel + 3 * 3 * 2 * 32
+    assert (one_channel, three_channels) == (100_993, 101_569)
+    assert parameter_count(1) == one_channel and parameter_count(3) == three_channels
+    for channels, expected in ((1, one_channel), (3, three_channels)):
+        model = build_cnn((24, 24, channels), [0.0] * channels, [1.0] * channels)
+        assert model.count_params() == expected
+        assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == expected
+
+
+def test_normalization_is_inside_the_model_and_uses_the_given_statistics():
+    rng = np.random.default_rng(0)
+    images = rng.normal([0.5, -2.0, 3.0], [0.1, 2.0, 0.5], size=(40, 16, 16, 3)).astype(np.float32)
+    mean, variance = normalization_statistics(images)
+    np.testing.assert_allclose(mean, images.mean(axis=(0, 1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(variance, images.var(axis=(0, 1, 2)), rtol=1e-4)
+    model = build_cnn(images.shape[1:], mean, variance)
+    layer = model.get_layer("normalization")
+    assert model.layers[1] is layer
+    normalized = keras.ops.convert_to_numpy(layer(images))
+    np.testing.assert_allclose(normalized.mean(axis=(0, 1, 2)), 0.0, atol=1e-4)
+    np.testing.assert_allclose(normalized.std(axis=(0, 1, 2)), 1.0, atol=1e-3)
+
+
+def test_save_and_load_with_safe_mode_give_identical_predictions(tmp_path):
+    rng = np.random.default_rng(1)
+    images = rng.normal(size=(6, 16, 16, 2)).astype(np.float32)
+    keras.utils.set_random_seed(3)
+    model = build_cnn(images.shape[1:], [0.1, -0.2], [2.0, 0.5])
+    model.fit(images, np.arange(6, dtype=np.float32), epochs=1, verbose=0)  # optimizer state saved too
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(predict(loaded, images), predict(model, images))
+    assert loaded.get_layer("normalization").get_config()["mean"] == [0.1, -0.2]
+
+
+@pytest.mark.parametrize("arguments, field", [
+    (((16, 16), [0.0], [1.0]), "input_shape"),
+    (((4, 16, 1), [0.0], [1.0]), "input_shape"),
+    (((16, 16, 2), [0.0], [1.0]), "normalization_mean"),
+    (((16, 16, 1), [0.0], [-1.0]), "normalization_variance"),
+])
+def test_invalid_arguments_raise_value_error(arguments, field):
+    with pytest.raises(ValueError, match=field):
+        build_cnn(*arguments)
+
+
+def test_learns_disc_radius_far_better_than_the_mean_predictor():
+    rng = np.random.default_rng(0)
+    train_labels, test_labels = rng.uniform(0, 1, 192), rng.uniform(0, 1, 48)
+    train_images, test_images = _discs(train_labels, 32, rng), _discs(test_labels, 32, rng)
+    keras.utils.set_random_seed(0)
+    model = build_cnn(train_images.shape[1:], *normalization_statistics(train_images))
+    model.fit(train_images, train_labels.astype(np.float32), epochs=30, batch_size=16, verbose=0)
+    test_mae = np.mean(np.abs(predict(model, test_images) - test_labels))
+    mean_predictor_mae = np.mean(np.abs(test_labels - train_labels.mean()))
+    assert test_mae < 0.2 * mean_predictor_mae, (test_mae, mean_predictor_mae)
