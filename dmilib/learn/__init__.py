@@ -10,14 +10,21 @@ module             holds
 ``baseline``       closed-form ridge regression on bubble shape features
 ``experiment``     :class:`ExperimentConfig`, :func:`run_experiment`, :func:`summarize`
 ``artifacts``      :func:`load_run` (the stable API ``dmilib predict`` uses)
+``report``         experiment grids, summary tables and MAE bar charts for the book
 =================  ==========================================================================
 
 Keras is imported only by the modules that need it (``model``, ``experiment`` when run,
 ``artifacts.load_run``), so the splits and the baseline work without it.
 """
 
-from .baseline import RidgeModel, fit_ridge
-from .splits import SPLIT_NAMES, SUBSET_NAMES, Split, grouped_split, interval_split, make_split, random_split
+import os
+
+# TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) drowns notebook output; a user
+# who sets the variable keeps their own level.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from .baseline import RidgeModel, fit_ridge  # noqa: E402
+from .splits import SPLIT_NAMES  # noqa: E402, SUBSET_NAMES, Split, grouped_split, interval_split, make_split, random_split
 
 _LAZY = {
     "build_cnn": "model", "normalization_statistics": "model", "parameter_count": "model", "LABEL_SCALE": "model",

@@ -1,0 +1,139 @@
+"""Experiment grids and their figures, for the book's results chapters.
+
+:func:`run_grid` trains a list of named experiments (each a resumable run folder under one
+results root) and returns the tidy rows of all of them; :func:`summary_table` and
+:func:`plot_mae` turn them into the tables and bar charts of the paper's Figs. 4-7, with
+the CNN beside the ridge shape baseline. Every figure's caption line names the dataset,
+split, seeds and epochs (:func:`provenance_line`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .experiment import ExperimentConfig, run_experiment, summarize
+
+
+def run_grid(experiments: dict[str, ExperimentConfig], results_root, *, progress: bool = True) -> list[dict]:
+    """Run every experiment into ``results_root/<name>`` (resumable) and pool their rows.
+
+    Parameters
+    ----------
+    experiments : dict
+        Experiment name -> configuration. Names become folder names and the ``experiment``
+        column of the rows.
+    results_root : path
+        Folder holding one run folder per experiment; rerunning skips finished seeds.
+    """
+    root = Path(results_root)
+    rows: list[dict] = []
+    for name, config in experiments.items():
+        if config.name != name:
+            config = replace(config, name=name)
+        rows.extend(run_experiment(config, root / name, progress=progress))
+    return rows
+
+
+def summary_table(rows: list[dict], columns=("experiment",)) -> list[dict]:
+    """One record per experiment: CNN and ridge test MAE (mean ± std over seeds, mJ/m²).
+
+    Returns plain dicts (``experiment``, ``n_train``, ``n_test``, ``seeds``, ``cnn``,
+    ``ridge``, ``mean_predictor``, and the CNN's train MAE) ready for display.
+    """
+    by_experiment: dict[str, dict] = {}
+    for entry in summarize(rows):
+        record = by_experiment.setdefault(entry["experiment"], {
+            "experiment": entry["experiment"],
+            "n_train": entry["n_train"],
+            "n_test": entry["n_test"],
+            "seeds": entry["n_seeds"],
+            "mean_predictor": f"{entry['mean_predictor_test_mae_mean']:.3f}",
+        })
+        cell = f"{entry['test_mae_mean']:.3f} ± {entry['test_mae_std']:.3f}"
+        record[entry["model"]] = cell
+        if entry["model"] == "cnn":
+            record["cnn_train"] = f"{entry['train_mae_mean']:.3f} ± {entry['train_mae_std']:.3f}"
+    return list(by_experiment.values())
+
+
+def mae_statistics(rows: list[dict], model: str = "cnn") -> dict[str, tuple[float, float]]:
+    """Experiment -> (mean, std over seeds) of the test MAE in mJ/m² for one model."""
+    out = {}
+    for entry in summarize(rows):
+        if entry["model"] == model:
+            out[entry["experiment"]] = (entry["test_mae_mean"], entry["test_mae_std"])
+    return out
+
+
+def provenance_line(rows: list[dict], dataset_label: str) -> str:
+    """"dataset ..., split ..., N seeds x E epochs" for a caption, read from the rows."""
+    splits = sorted({str(r["split"]) for r in rows})
+    seeds = sorted({int(r["seed"]) for r in rows})
+    epochs = sorted({int(r["epochs"]) for r in rows})
+    return (f"dataset: {dataset_label}; split: {', '.join(splits)}; seeds {seeds[0]}..{seeds[-1]} "
+            f"({len(seeds)}) x {', '.join(map(str, epochs))} epochs; MAE in mJ/m²")
+
+
+def plot_mae(rows: list[dict], groups: list[tuple[str, list[str]]], *, title: str = "", caption: str = "",
+             ylabel: str = "test MAE (mJ/m²)"):
+    """Grouped bars of test MAE (mean ± std over seeds), CNN beside the ridge baseline.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows from :func:`run_grid`.
+    groups : list of (label, [experiment names])
+        One cluster of bars per group (e.g. a component), one pair of bars (CNN, ridge)
+        per experiment in it; the experiment name is the bar's tick label.
+    """
+    from matplotlib.figure import Figure
+
+    cnn, ridge = mae_statistics(rows, "cnn"), mae_statistics(rows, "ridge")
+    missing = [name for _, names in groups for name in names if name not in cnn]
+    if missing:
+        raise ValueError(f"groups name experiments without results: {missing}")
+    figure = Figure(figsize=(max(6.0, 1.1 * sum(len(n) for _, n in groups)), 4.2), layout="constrained")
+    axes = figure.add_subplot()
+    position, ticks, labels, separators = 0.0, [], [], []
+    width = 0.38
+    for group_index, (group_label, names) in enumerate(groups):
+        start = position
+        for name in names:
+            mean, std = cnn[name]
+            axes.bar(position - width / 2, mean, width, yerr=std, capsize=3, color="tab:blue",
+                     label="CNN" if not ticks else None)
+            if name in ridge:
+                mean_r, std_r = ridge[name]
+                axes.bar(position + width / 2, mean_r, width, yerr=std_r, capsize=3, color="tab:gray",
+                         label="ridge on shape features" if not ticks else None)
+            ticks.append(position)
+            labels.append(name.split("/")[-1])
+            position += 1.0
+        axes.text((start + position - 1) / 2, 1.0, group_label, transform=axes.get_xaxis_transform(),
+                  ha="center", va="bottom", fontsize=9)
+        separators.append(position - 0.5)
+        position += 0.5
+    for x in separators[:-1]:
+        axes.axvline(x + 0.25, color="0.8", lw=0.8)
+    axes.set_xticks(ticks, labels, rotation=30, ha="right", fontsize=8)
+    axes.set_ylabel(ylabel)
+    axes.set_ylim(bottom=0)
+    axes.legend(loc="upper right", fontsize=8)
+    if title:
+        figure.suptitle(title)
+    if caption:
+        figure.text(0.01, -0.02, caption, fontsize=7, ha="left", va="top", wrap=True)
+    return figure
+
+
+def compare(statement: str, ours: bool, detail: str) -> str:
+    """One line of the "compared with the paper" list: ``agrees``/``differs`` + detail."""
+    return f"- {statement}: **{'agrees' if ours else 'differs'}** ({detail})."
+
+
+def ordered(values: dict[str, tuple[float, float]], names: list[str]) -> np.ndarray:
+    """Mean MAE of ``names`` in that order (for comparisons in the chapters)."""
+    return np.array([values[name][0] for name in names])
