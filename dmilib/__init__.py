@@ -3,10 +3,10 @@
 The package follows the pipeline of the study it reproduces:
 
 ``simulate``  micromagnetic solver (NumPy on the CPU, CuPy on a GPU, one code path)
-``dataset``   labelled bubble snapshots (a later stage)
-``degrade``   component selection, pixelation, noise, Kerr optics (a later stage)
-``learn``     the compact CNN and its experiments (a later stage)
-``infer``     D from a user's image (a later stage)
+``dataset``   labelled bubble snapshots in resumable Zarr stores, generated on Dask
+``degrade``   component selection, pixelation, noise, Kerr optics
+``learn``     the compact CNN, splits, multi-seed experiments, a ridge shape baseline
+``infer``     D from a user's image (``dmilib predict``)
 """
 
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
-"""The ``dmilib`` command line: ``generate``, ``export``, ``import``, ``train`` (more subcommands join as
-the pipeline grows). Bad input ends with a one-line message naming the field and the allowed
+"""The ``dmilib`` command line: ``generate``, ``export``, ``import``, ``train``, ``predict`` (more
+subcommands join as the pipeline grows). Bad input ends with a one-line message naming the field and the allowed
 range, and exit status 2; nothing already computed is lost."""
 
 from __future__ import annotations
@@ -73,6 +73,43 @@ def _train(args) -> int:
     return 0
 
 
+def _predict(args) -> int:
+    import math
+
+    from .infer import format_prediction, predict
+
+    pixel_size_m = None
+    if args.pixel_size_nm is not None:
+        if not (math.isfinite(args.pixel_size_nm) and args.pixel_size_nm > 0):
+            raise ValueError(f"--pixel-size-nm must be a number > 0 (nanometres), got {args.pixel_size_nm}")
+        pixel_size_m = args.pixel_size_nm * 1e-9
+    predictions = predict(args.images, args.model, pixel_size_m=pixel_size_m, component=args.component)
+    if args.json:
+        print(json.dumps([p.to_dict() for p in predictions], indent=2))
+        return 0
+    for prediction in predictions:
+        print(format_prediction(prediction))
+        if not args.quiet:
+            for note in prediction.notes:
+                print(f"note: {prediction.path}: {note}", file=sys.stderr)
+    return 0
+
+
+def _add_predict_parser(commands) -> None:
+    pred = commands.add_parser("predict", help="infer D from image(s) of a bubble with a trained run",
+                               description="Infer D (ensemble mean ± std over the run's seeds) from .ovf/.npy "
+                                           "magnetizations or .png/.tif Kerr images; one line per image.")
+    pred.add_argument("--model", required=True, metavar="RUN", help="run folder written by `dmilib train`")
+    pred.add_argument("images", nargs="+", metavar="IMAGE", help=".ovf, .npy, .png, .tif or .tiff file(s)")
+    pred.add_argument("--pixel-size-nm", type=float,
+                      help="pixel size in nm of .npy/.png/.tif images (.ovf files carry their own)")
+    pred.add_argument("--component", choices=["mx", "my", "mz"],
+                      help="component shown by scalar (camera) images; polar Kerr: mz")
+    pred.add_argument("--json", action="store_true", help="print the predictions as JSON (D in J/m^2)")
+    pred.add_argument("--quiet", action="store_true", help="no notes on stderr")
+    pred.set_defaults(handler=_predict)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dmilib", description="Infer the interfacial DMI from one domain image.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -131,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="run folder to create or resume, e.g. results/mz_b10")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=_train)
+    _add_predict_parser(commands)
     return parser
 
 
