@@ -29,6 +29,8 @@ _PROFILES: dict[str, dict] = {
     "quick": {"preset_name": "quick"},
     # GPU: the study's 1503-image dataset (`dmilib generate --preset paper --backend cupy`).
     "paper": {"preset_name": "paper"},
+    # Tests: notebooks run in seconds on the tiny preset or the shipped reduced quick store.
+    "smoke": {"preset_name": "tiny"},
 }
 
 
@@ -227,7 +229,7 @@ def profile_settings(profile: str) -> dict:
     ----------
     profile : str
         ``"quick"``: the quick dataset, made on a CPU in minutes; ``"paper"``: the study's
-        dataset, made on a GPU.
+        dataset, made on a GPU; ``"smoke"``: the tiny preset of the test suite's smoke runs.
 
     Returns
     -------

@@ -36,6 +36,50 @@ def test_dataset_notebook_record(smoke_run):
     assert record["runs_done"] == 3 and record["runs_failed"] == 1
 
 
+def _finite(mapping):
+    return all(math.isfinite(value) for value in mapping.values())
+
+
+def test_components_notebook_record(smoke_run):
+    # The smoke profile trains mx and mz (book/profiles/smoke.yaml) on the three subsets.
+    record = smoke_run["components"]
+    expected = {f"{c}/{s}" for c in ("mx", "mz") for s in ("uniform", "nonuniform", "both")}
+    assert set(record["cnn_test_mae"]) == expected == set(record["ridge_test_mae"])
+    assert _finite(record["cnn_test_mae"]) and _finite(record["ridge_test_mae"])
+    # D spans 0..1 mJ/m2, so no MAE can exceed 1 mJ/m2.
+    assert all(0 <= value <= 1 for value in record["cnn_test_mae"].values())
+
+
+def test_generalization_notebook_record(smoke_run):
+    record = smoke_run["generalization"]
+    splits = ("random", "interval-high", "interval-low", "interval-middle", "grouped")
+    assert set(record["cnn_test_mae"]) == {f"{s}/mz" for s in splits} == set(record["ridge_test_mae"])
+    assert _finite(record["cnn_test_mae"]) and _finite(record["ridge_test_mae"])
+
+
+def test_pixelation_notebook_record(smoke_run):
+    # The shipped store has 17.5 nm pixels (3.5 nm cells averaged 5 x 5): b = 2 and 4 give 35 and 70 nm.
+    record = smoke_run["pixelation"]
+    assert record["pixel_size_nm"] == pytest.approx({"pixelation/mz/b=2": 35.0, "pixelation/mz/b=4": 70.0})
+    assert _finite(record["cnn_test_mae"]) and set(record["cnn_test_mae"]) == set(record["pixel_size_nm"])
+
+
+def test_noise_notebook_record(smoke_run):
+    # Averaging b x b independent Gaussian samples divides their standard deviation by b.
+    measured = smoke_run["noise"]["noise_std_after_pixelation"]
+    assert measured["b=1 sigma=0.1"] == pytest.approx(0.1, rel=0.1)
+    assert measured["b=2 sigma=0.1"] == pytest.approx(0.1 / 2, rel=0.1)
+    assert _finite(smoke_run["noise"]["cnn_test_mae"])
+
+
+def test_inference_notebook_record(smoke_run):
+    record = smoke_run["inference"]
+    assert record["n_models"] == 1
+    for key in ("png_D_J_per_m2", "ovf_D_J_per_m2", "png_calibrated_D_J_per_m2"):
+        assert math.isfinite(record[key]) and -1e-3 <= record[key] <= 2e-3, key
+    assert 0 <= record["true_D_J_per_m2"] <= 1e-3
+
+
 def test_notebooks_pass_nbval_lax(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
