@@ -8,7 +8,8 @@ keras = pytest.importorskip("keras")
 # Keras backends convert tensors with np.array(x), which NumPy >= 2.3 flags on every save.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
-from dmilib.learn.model import build_cnn, normalization_statistics, parameter_count, predict  # noqa: E402
+from dmilib.learn.model import (_EpochBatches, build_cnn, fit_cnn, normalization_statistics,  # noqa: E402
+                                parameter_count, predict)
 
 
 def _discs(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -105,7 +106,32 @@ def test_learns_disc_radius_far_better_than_the_mean_predictor():
     train_images, test_images = _discs(train_labels, 32, rng), _discs(test_labels, 32, rng)
     keras.utils.set_random_seed(0)
     model = build_cnn(train_images.shape[1:], *normalization_statistics(train_images))
-    model.fit(train_images, train_labels.astype(np.float32), epochs=30, batch_size=16, verbose=0)
+    fit_cnn(model, train_images, train_labels, epochs=30, batch_size=16, seed=0)
     test_mae = np.mean(np.abs(predict(model, test_images) - test_labels))
     mean_predictor_mae = np.mean(np.abs(test_labels - train_labels.mean()))
     assert test_mae < 0.2 * mean_predictor_mae, (test_mae, mean_predictor_mae)
+
+
+def test_epoch_batches_visit_every_image_once_per_epoch():
+    images, labels = np.zeros((11, 8, 8, 1), np.float32), np.arange(11, dtype=np.float32)
+    batches = _EpochBatches(images, labels, batch_size=4, epochs=3, seed=5)
+    assert len(batches) == 3 * 3  # ceil(11 / 4) batches per epoch
+    sizes = [batches[i][1].size for i in range(len(batches))]
+    assert sizes == [4, 4, 3] * 3
+    for epoch in range(3):
+        seen = np.concatenate([batches[3 * epoch + i][1] for i in range(3)])
+        assert sorted(seen) == list(range(11))
+    # The orders differ between epochs (a fixed order would not be shuffling).
+    assert not np.array_equal(batches[0][1], batches[3][1])
+
+
+def test_fit_cnn_takes_one_optimizer_step_per_batch_and_checks_arguments():
+    images, labels = np.random.default_rng(0).normal(size=(10, 8, 8, 1)).astype(np.float32), np.linspace(0, 1, 10)
+    model = build_cnn(images.shape[1:], *normalization_statistics(images))
+    fit_cnn(model, images, labels, epochs=2, batch_size=4, seed=0)
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 2 * 3
+    for kwargs, field in (({"epochs": 0, "batch_size": 4}, "epochs"), ({"epochs": 1, "batch_size": 0}, "batch_size")):
+        with pytest.raises(ValueError, match=field):
+            fit_cnn(model, images, labels, seed=0, **kwargs)
+    with pytest.raises(ValueError, match="one label each"):
+        fit_cnn(model, images, labels[:5], epochs=1, batch_size=4, seed=0)

@@ -62,7 +62,7 @@ MODELS = ("cnn", "ridge")
 DEGRADE_CHUNK = 64
 """Images read and degraded at once (noise seeds are derived per chunk, so this is fixed)."""
 
-_TRAIN_NOISE, _TEST_NOISE = 1, 2
+_TRAIN_NOISE, _TEST_NOISE, _SHUFFLE = 1, 2, 3
 
 
 def _default_degradation():
@@ -361,7 +361,7 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
     from tqdm.auto import tqdm
 
     from ..dataset.store import git_commit
-    from .model import build_cnn, normalization_statistics, parameter_count, predict
+    from .model import build_cnn, fit_cnn, normalization_statistics, parameter_count, predict
 
     config.validate()
     out = Path(out_dir)
@@ -473,12 +473,13 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
         keras.utils.set_random_seed(int(seed))
         mean, variance = normalization_statistics(x_train)
         model = build_cnn(x_train.shape[1:], mean, variance, learning_rate=config.learning_rate)
-        history = model.fit(x_train, y_train_images.astype(np.float32), epochs=config.epochs,
-                            batch_size=config.batch_size, shuffle=True, verbose=0)
+        fit_cnn(model, x_train, y_train_images, epochs=config.epochs, batch_size=config.batch_size,
+                seed=_derived_seed(seed, _SHUFFLE))
         train_pred = predict(model, x_train)
         test_pred = predict(model, x_test)
         cnn = _metrics(y_train_images, train_pred, y_test, test_pred, train_label_mean)
-        cnn.update(wall_s=time.perf_counter() - start, final_loss=float(history.history["loss"][-1]),
+        final_loss = float(np.mean((train_pred - y_train_images) ** 2))  # MSE on the training images
+        cnn.update(wall_s=time.perf_counter() - start, final_loss=final_loss,
                    normalization_mean=mean, normalization_variance=variance, n_train_images=int(x_train.shape[0]),
                    train_noise_seed=train_noise_seed, test_predictions_mJ_per_m2=test_pred.astype(float).tolist())
         file_name = model_file_name(seed)
