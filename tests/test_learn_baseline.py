@@ -37,6 +37,30 @@ def test_ridge_prefers_a_larger_penalty_on_noisy_data():
     assert set(model.cv_mae) == {repr(a) for a in (1e-6, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)}
 
 
+def test_copies_of_an_image_share_a_cross_validation_fold():
+    # Labels unrelated to 15 features of 20 images: the honest choice is a large penalty.
+    rng = np.random.default_rng(2)
+    features = rng.normal(size=(20, 15))
+    labels = features[:, 0] + rng.normal(scale=2.0, size=20)
+    copies = 5
+    noisy = np.repeat(features, copies, axis=0) + rng.normal(scale=1e-3, size=(100, 15))
+    repeated = np.repeat(labels, copies)
+    # Without groups, each validation row has near-copies in its training part, so an
+    # unpenalized fit validates almost perfectly and the smallest penalty wins.
+    assert fit_ridge(noisy, repeated, seed=0).alpha == 1e-6
+    # With the source image as the group, the copies are validated together, as unseen images.
+    grouped = fit_ridge(noisy, repeated, seed=0, groups=np.repeat(np.arange(20), copies))
+    assert grouped.alpha >= 1.0
+
+
+def test_ridge_groups_are_checked():
+    features, labels = np.random.default_rng(0).normal(size=(6, 2)), np.arange(6.0)
+    with pytest.raises(ValueError, match="one entry per sample"):
+        fit_ridge(features, labels, groups=np.arange(5))
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        fit_ridge(features, labels, groups=np.zeros(6))
+
+
 @pytest.mark.parametrize("features, labels, match", [
     (np.zeros((1, 2)), np.zeros(1), "at least 2"),
     (np.array([[0.0, np.nan], [1.0, 1.0]]), np.zeros(2), "finite"),

@@ -283,3 +283,23 @@ def test_cnn_learns_on_quick_dataset(quick_dataset_path, tmp_path):
                                degradation=Degradation(component="mz", pixelation=2), seeds=(0,), epochs=2)
     rows = run_experiment(grouped, tmp_path / "grouped", progress=False)
     assert rows[0]["n_test"] > 0 and np.isfinite(rows[0]["test_mae"])
+
+
+def test_run_grid_in_two_processes_gives_the_rows_of_one(synthetic_store, tmp_path):
+    from dmilib.learn.report import run_grid
+
+    experiments = {f"{component}": ExperimentConfig((str(synthetic_store),),
+                                                    degradation=Degradation(component=component, pixelation=2),
+                                                    seeds=(0,), epochs=1)
+                   for component in ("mx", "mz")}
+    serial = run_grid(experiments, tmp_path / "serial", progress=False)
+    parallel = run_grid(experiments, tmp_path / "parallel", workers=2)
+    assert [(r["experiment"], r["model"], r["seed"]) for r in parallel] == \
+        [(r["experiment"], r["model"], r["seed"]) for r in serial]
+    for one, two in zip(serial, parallel):
+        if one["model"] == "ridge":  # NumPy: identical in any process
+            assert one["test_mae"] == two["test_mae"]
+        assert np.isfinite(two["test_mae"])
+    assert all((tmp_path / "parallel" / name / "results.csv").exists() for name in experiments)
+    with pytest.raises(ValueError, match="workers"):
+        run_grid(experiments, tmp_path / "bad", workers=0)

@@ -88,7 +88,7 @@ def _fit_fixed(features: np.ndarray, labels: np.ndarray, alpha: float):
 
 
 def fit_ridge(features: np.ndarray, labels: np.ndarray, *, alphas=ALPHAS, folds: int = DEFAULT_FOLDS,
-              seed: int = 0) -> RidgeModel:
+              seed: int = 0, groups: np.ndarray | None = None) -> RidgeModel:
     """Fit ridge regression with alpha chosen by k-fold cross-validation on these samples.
 
     Parameters
@@ -104,6 +104,10 @@ def fit_ridge(features: np.ndarray, labels: np.ndarray, *, alphas=ALPHAS, folds:
         standardization on its own training part.
     seed : int
         Seed of the fold assignment.
+    groups : numpy.ndarray, shape (N,), optional
+        Samples of one group share a fold, so that no sample is validated against a fit
+        that saw another of its group: pass the source image of each row when the rows
+        are noisy copies, or copies leak into the validation and favour the smallest alpha.
 
     Returns
     -------
@@ -114,7 +118,8 @@ def fit_ridge(features: np.ndarray, labels: np.ndarray, *, alphas=ALPHAS, folds:
     Raises
     ------
     ValueError
-        On shape mismatch, non-finite values, fewer than 2 samples, or invalid alphas/folds.
+        On shape mismatch, non-finite values, fewer than 2 samples or groups, or invalid
+        alphas/folds.
     """
     x = np.asarray(features, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
@@ -129,8 +134,17 @@ def fit_ridge(features: np.ndarray, labels: np.ndarray, *, alphas=ALPHAS, folds:
         raise ValueError(f"alphas must be a non-empty sequence of numbers >= 0, got {alphas!r}")
     if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
         raise ValueError(f"folds must be an integer >= 2, got {folds!r}")
-    k = min(int(folds), y.size)
-    fold_of = np.random.default_rng(seed).permutation(y.size) % k
+    if groups is None:
+        group_of = np.arange(y.size)
+    else:
+        group_of = np.unique(np.asarray(groups).reshape(-1), return_inverse=True)[1]
+        if group_of.size != y.size:
+            raise ValueError(f"groups must have one entry per sample ({y.size}), got {group_of.size}")
+    group_count = int(group_of.max()) + 1
+    if group_count < 2:
+        raise ValueError("ridge regression needs samples from at least 2 groups for cross-validation")
+    k = min(int(folds), group_count)
+    fold_of = (np.random.default_rng(seed).permutation(group_count) % k)[group_of]
     cv_mae = {}
     for alpha in alpha_values:
         errors = np.empty(y.size)

@@ -317,8 +317,12 @@ def _write_results(path: Path, rows: list[dict]) -> None:
     os.replace(tmp, path)
 
 
-def _ridge_for_seed(train_features, train_labels, test_features, train_label_mean, seed):
-    """Fit ridge on the finite training rows and predict; rows without a bubble get the mean."""
+def _ridge_for_seed(train_features, train_labels, test_features, train_label_mean, seed, train_groups):
+    """Fit ridge on the finite training rows and predict; rows without a bubble get the mean.
+
+    ``train_groups`` names the source image of each training row (noisy copies share it),
+    so that the cross-validation of the ridge penalty keeps an image's copies together.
+    """
     finite_train = np.all(np.isfinite(train_features), axis=1)
     finite_test = np.all(np.isfinite(test_features), axis=1)
     extra = {"missing_train": int((~finite_train).sum()), "missing_test": int((~finite_test).sum())}
@@ -326,7 +330,8 @@ def _ridge_for_seed(train_features, train_labels, test_features, train_label_mea
         train_pred = np.full(train_labels.size, train_label_mean)
         test_pred = np.full(test_features.shape[0], train_label_mean)
         return train_pred, test_pred, dict(extra, alpha=None, note="fewer than 2 training images with a bubble")
-    model = fit_ridge(train_features[finite_train], train_labels[finite_train], seed=seed)
+    model = fit_ridge(train_features[finite_train], train_labels[finite_train], seed=seed,
+                      groups=train_groups[finite_train])
     train_pred = np.full(train_labels.size, train_label_mean)
     train_pred[finite_train] = model.predict(train_features[finite_train])
     test_pred = np.full(test_features.shape[0], train_label_mean)
@@ -488,8 +493,9 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
         os.replace(tmp, out / file_name)
 
         start = time.perf_counter() - features_s
+        source_image = np.repeat(np.arange(split.train.size), copies)  # the layout of y_train_images
         ridge_train, ridge_test, ridge_extra = _ridge_for_seed(f_train, y_train_images, f_test, train_label_mean,
-                                                               int(seed))
+                                                               int(seed), source_image)
         ridge = _metrics(y_train_images, ridge_train, y_test, ridge_test, train_label_mean)
         ridge.update(ridge_extra, wall_s=time.perf_counter() - start,
                      test_predictions_mJ_per_m2=ridge_test.astype(float).tolist())
