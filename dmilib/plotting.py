@@ -269,3 +269,123 @@ def plot_mz_with_arrows(
     if colorbar:
         ax.figure.colorbar(image, ax=ax, label="$m_z$")
     return ax
+
+
+def _pixelated_panel(ax: Axes, image: np.ndarray, grid: Grid, b: int, zoom_nm: float | None,
+                     centre_nm: tuple[float, float]):
+    """imshow of the ``b x b`` block average of one ``(ny, nx)`` component, in nm from the grid centre."""
+    from .degrade import pixelate
+
+    coarse = pixelate(image, b)
+    # pixelate() drops the remainder rows/columns symmetrically: place the blocks where they lie.
+    top, left = (image.shape[0] % b) // 2, (image.shape[1] % b) // 2
+    x0 = (left - image.shape[1] / 2) * grid.dx * 1e9
+    y0 = (top - image.shape[0] / 2) * grid.dy * 1e9
+    extent = (x0, x0 + coarse.shape[1] * b * grid.dx * 1e9, y0, y0 + coarse.shape[0] * b * grid.dy * 1e9)
+    shown = ax.imshow(coarse, cmap=COLORMAP, vmin=-1, vmax=1, origin="lower", extent=extent, interpolation="nearest")
+    if zoom_nm is not None:
+        ax.set_xlim(centre_nm[0] - zoom_nm, centre_nm[0] + zoom_nm)
+        ax.set_ylim(centre_nm[1] - zoom_nm, centre_nm[1] + zoom_nm)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return shown
+
+
+def plot_pixelation_schematic(m: np.ndarray, grid: Grid, pixelations: Sequence[int], *, zoom_nm: float = 100.0,
+                              zoom_centre_nm: tuple[float, float] = (0.0, 0.0)) -> Figure:
+    """The paper's Fig. 6a: one state block averaged over ``b x b`` cells, one column per ``b``.
+
+    Rows: m_z over the whole grid, m_x over the whole grid (with the zoom window dashed), and
+    m_x in a ``2 zoom_nm`` window centred on ``zoom_centre_nm`` (for example a wall). Every
+    panel covers the same area, so the pixels grow with ``b``; titles give the pixel size
+    ``b dx`` in nm and the image size.
+
+    Parameters
+    ----------
+    m : numpy.ndarray
+        ``(3, ny, nx)`` unit magnetization on ``grid``.
+    grid : Grid
+        Its grid (cell sizes in metres).
+    pixelations : sequence of int
+        The ``b`` of each column (1 = the cells themselves).
+    zoom_nm, zoom_centre_nm : float, (float, float)
+        Half width and centre of the enlarged window, in nm from the grid centre.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.patches import Rectangle
+
+    state = _as_batch(m, grid)[0]
+    bs = [int(b) for b in pixelations]
+    if not bs or min(bs) < 1:
+        raise ValueError(f"pixelations must be a non-empty sequence of integers >= 1, got {pixelations!r}")
+    figure = Figure(figsize=(1.9 * len(bs) + 0.8, 6.0), layout="constrained")
+    axes = figure.subplots(3, len(bs), squeeze=False)
+    rows = [("$m_z$", state[2], None), ("$m_x$", state[0], None), ("$m_x$, zoomed", state[0], zoom_nm)]
+    for column, b in enumerate(bs):
+        for row, (label, image, zoom) in enumerate(rows):
+            shown = _pixelated_panel(axes[row, column], image, grid, b, zoom, zoom_centre_nm)
+            if column == 0:
+                axes[row, column].set_ylabel(label)
+        axes[0, column].set_title(f"b = {b}: {b * grid.dx * 1e9:.3g} nm\n{grid.ny // b} x {grid.nx // b} pixels",
+                                  fontsize=9)
+        axes[1, column].add_patch(Rectangle((zoom_centre_nm[0] - zoom_nm, zoom_centre_nm[1] - zoom_nm), 2 * zoom_nm,
+                                            2 * zoom_nm, fill=False, ls="--", lw=0.8, color="k"))
+    figure.colorbar(shown, ax=axes, shrink=0.6, label="reduced magnetization")
+    return figure
+
+
+def plot_noise_schematic(m: np.ndarray, grid: Grid, *, sigma: float = 0.15, pixelation: int = 5,
+                         seed: int = 1) -> Figure:
+    """The paper's Fig. 7a: a state clean, with noise, noise then pixelation, pixelation then noise.
+
+    Columns: the cells clean; Gaussian noise of standard deviation ``sigma`` (units of Ms) on
+    every cell; that noisy image block averaged over ``pixelation x pixelation`` cells (the
+    order :class:`~dmilib.degrade.Degradation` uses by default, which leaves ``sigma / b``);
+    and the clean image pixelated first with the noise added to the pixels. Rows: m_z, m_x.
+
+    Parameters
+    ----------
+    m : numpy.ndarray
+        ``(3, ny, nx)`` unit magnetization on ``grid``.
+    grid : Grid
+        Its grid.
+    sigma : float
+        Noise standard deviation (> 0).
+    pixelation : int
+        Block size ``b`` (>= 1).
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from .degrade import Degradation
+
+    state = _as_batch(m, grid)
+
+    def degraded(b=1, noise=0.0, before=True):
+        degradation = Degradation(component="all", pixelation=b, noise_sigma=noise, noise_before_pixelation=before)
+        return degradation.apply(state, grid.dx, seed=seed)[0]
+
+    panels = [("clean", degraded()), (f"σ = {sigma:g}", degraded(noise=sigma)),
+              (f"σ = {sigma:g}, then b = {pixelation}", degraded(pixelation, sigma)),
+              (f"b = {pixelation}, then σ = {sigma:g}", degraded(pixelation, sigma, False))]
+    figure = Figure(figsize=(9.5, 5.0), layout="constrained")
+    axes = figure.subplots(2, len(panels))
+    half = grid.nx * grid.dx * 1e9 / 2
+    for column, (title, image) in enumerate(panels):
+        for row, (channel, label) in enumerate(((2, "$m_z$"), (0, "$m_x$"))):
+            ax = axes[row, column]
+            shown = ax.imshow(image[..., channel], cmap=COLORMAP, vmin=-1, vmax=1, origin="lower",
+                              extent=(-half, half, -half, half), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if column == 0:
+                ax.set_ylabel(label)
+        axes[0, column].set_title(title, fontsize=9)
+    figure.colorbar(shown, ax=axes, shrink=0.6, label="reduced magnetization")
+    return figure

@@ -87,3 +87,20 @@ def test_subset_mask():
     assert subset_mask(tessellation, "both").all()
     with pytest.raises(ValueError, match="subset"):
         subset_mask(tessellation, "all")
+
+
+def test_plot_split_ranges_marks_train_test_and_interval_bands():
+    from dmilib.learn.report import plot_split_ranges
+
+    d = np.repeat(np.round(np.arange(0, 1.01, 0.1), 6), 3)
+    runs = np.repeat(np.arange(11), 3)
+    splits = {name: make_split(name, d, runs) for name in ("random", "interval-high")}
+    figure = plot_split_ranges(splits, d)
+    (axes,) = figure.axes
+    assert [label.get_text() for label in axes.get_yticklabels()] == ["random", "interval-high"]
+    # Bands only for the interval split: one for its training rule, one for its test rule.
+    assert len(axes.collections) == 2
+    # interval-high trains on 0.05 <= D < 0.6 and tests on 0.6 <= D <= 1 (the paper's first split).
+    train_line, test_line = axes.lines[3], axes.lines[4]
+    assert np.allclose(train_line.get_xdata(), [0.1, 0.2, 0.3, 0.4, 0.5])
+    assert np.allclose(test_line.get_xdata(), [0.6, 0.7, 0.8, 0.9, 1.0])

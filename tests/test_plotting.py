@@ -104,3 +104,31 @@ def test_bad_arguments_raise(grid, state):
         plot_mz_with_arrows(np.stack([state] * 2), grid)
     with pytest.raises(ValueError, match="stride"):
         plot_mz_with_arrows(state, grid, stride=0)
+
+
+def test_pixelation_schematic_columns_and_pixel_sizes(grid, state):
+    from dmilib.plotting import plot_pixelation_schematic
+
+    figure = plot_pixelation_schematic(state, grid, [1, 4], zoom_nm=30.0, zoom_centre_nm=(40.0, 0.0))
+    panels = [ax for ax in figure.axes if ax.get_title() or ax.get_ylabel() or ax.images]
+    titles = [ax.get_title() for ax in figure.axes if ax.get_title()]
+    # Pixel = b x cell size, image = cells // b.
+    assert titles == [f"b = 1: {grid.dx * 1e9:.3g} nm\n{grid.ny} x {grid.nx} pixels",
+                      f"b = 4: {4 * grid.dx * 1e9:.3g} nm\n{grid.ny // 4} x {grid.nx // 4} pixels"]
+    assert sum(1 for ax in panels if ax.images) == 6
+    zoomed = figure.axes[5]  # third row, second column
+    assert zoomed.get_xlim() == pytest.approx((10.0, 70.0))
+    with pytest.raises(ValueError, match="pixelations"):
+        plot_pixelation_schematic(state, grid, [])
+
+
+def test_noise_schematic_shows_four_versions_of_two_components(grid, state):
+    from dmilib.plotting import plot_noise_schematic
+
+    figure = plot_noise_schematic(state, grid, sigma=0.1, pixelation=2)
+    images = [ax.images[0].get_array() for ax in figure.axes if ax.images]
+    assert len(images) == 8
+    clean, noisy, noise_then_b = images[0], images[1], images[2]
+    # Noise of sigma per cell, and sigma / b after averaging b x b independent cells.
+    assert np.std(noisy - clean) == pytest.approx(0.1, rel=0.1)
+    assert noise_then_b.shape == (grid.ny // 2, grid.nx // 2)

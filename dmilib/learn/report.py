@@ -161,3 +161,44 @@ def compare(statement: str, ours: bool, detail: str) -> str:
 def ordered(values: dict[str, tuple[float, float]], names: list[str]) -> np.ndarray:
     """Mean MAE of ``names`` in that order (for comparisons in the chapters)."""
     return np.array([values[name][0] for name in names])
+
+
+def plot_split_ranges(splits: dict, D_mJ_per_m2: np.ndarray):
+    """Where each split's training and test images lie on the D axis (the paper's Fig. 5a).
+
+    One row per split: markers at the D values of the images in the training set (blue
+    circles), the test set (orange squares) and neither (grey crosses); for the disjoint
+    interval splits, bands show the interval rule itself, evaluated on a fine D grid.
+
+    Parameters
+    ----------
+    splits : dict
+        Split name (one of :data:`~dmilib.learn.splits.SPLIT_NAMES`) -> its
+        :class:`~dmilib.learn.splits.Split` of the images.
+    D_mJ_per_m2 : numpy.ndarray
+        The D label of every image the splits index, in mJ/m².
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    from .splits import make_split
+
+    labels = np.asarray(D_mJ_per_m2, dtype=float)
+    fine = np.round(np.linspace(0.0, 1.0, 401), 6)
+    figure = Figure(figsize=(7, 0.55 * len(splits) + 0.8), layout="constrained")
+    axes = figure.add_subplot(yticks=range(len(splits)), yticklabels=list(splits), xlabel="D (mJ/m²)")
+    for row, (name, split) in enumerate(splits.items()):
+        bands = make_split(name, fine, np.arange(fine.size)) if name.startswith("interval-") else None
+        left_out = np.setdiff1d(np.arange(labels.size), np.concatenate([split.train, split.test]))
+        for side, color, marker, dy in (("train", "tab:blue", "o", -0.1), ("test", "tab:orange", "s", 0.1),
+                                        ("", "0.5", "x", 0.0)):
+            values = np.unique(labels[getattr(split, side) if side else left_out])
+            axes.plot(values, np.full(values.size, row + dy), marker, color=color, ls="none")
+            if bands is not None and side:
+                axes.fill_between(fine, row - 0.3, row + 0.3, where=np.isin(np.arange(fine.size), getattr(bands, side)),
+                                  color=color, alpha=0.25, lw=0)
+    axes.invert_yaxis()
+    return figure
