@@ -104,3 +104,25 @@ def test_plot_split_ranges_marks_train_test_and_interval_bands():
     train_line, test_line = axes.lines[3], axes.lines[4]
     assert np.allclose(train_line.get_xdata(), [0.1, 0.2, 0.3, 0.4, 0.5])
     assert np.allclose(test_line.get_xdata(), [0.6, 0.7, 0.8, 0.9, 1.0])
+
+
+def _rows(experiment, test_maes):
+    from dmilib.learn.experiment import RESULT_COLUMNS
+
+    base = dict.fromkeys(RESULT_COLUMNS, 0.0) | {"experiment": experiment, "model": "cnn", "dataset": "d",
+                                                 "subset": "both", "split": "random", "component": "mx"}
+    return [base | {"seed": seed, "test_mae": value} for seed, value in enumerate(test_maes)]
+
+
+def test_mae_difference_standard_error_with_a_single_seed_experiment():
+    from dmilib.learn.report import mae_difference, pooled_seed_scatter
+
+    # Sample std (ddof 1): [1, 3] -> sqrt(2); [2, 4, 6] -> 2.
+    rows = _rows("a", [1.0, 3.0]) + _rows("b", [2.0, 4.0, 6.0]) + _rows("c", [10.0])
+    assert pooled_seed_scatter(rows) == pytest.approx(np.sqrt((2.0 + 4.0) / 2))
+    delta, error = mae_difference(rows, "b", "a")
+    assert delta == pytest.approx(4.0 - 2.0)
+    assert error == pytest.approx(np.sqrt(2.0 / 2 + 4.0 / 3))
+    delta, error = mae_difference(rows, "c", "a")  # c has one seed: the pooled scatter stands in
+    assert delta == pytest.approx(8.0)
+    assert error == pytest.approx(np.sqrt(3.0 / 1 + 2.0 / 2))

@@ -83,6 +83,35 @@ def summary_table(rows: list[dict], columns=("experiment",)) -> list[dict]:
     return list(by_experiment.values())
 
 
+def pooled_seed_scatter(rows: list[dict], model: str = "cnn") -> float:
+    """Root-mean-square over experiments of the seed-to-seed std of the test MAE (mJ/m²).
+
+    Only experiments with at least two seeds count; 0.0 when there are none.
+    """
+    spreads = [entry["test_mae_std"] ** 2 for entry in summarize(rows)
+               if entry["model"] == model and entry["n_seeds"] > 1]
+    return float(np.sqrt(np.mean(spreads))) if spreads else 0.0
+
+
+def mae_difference(rows: list[dict], name: str, reference: str, model: str = "cnn") -> tuple[float, float]:
+    """Test-MAE difference ``name - reference`` (means over seeds) and its standard error.
+
+    The standard error is ``sqrt(s1**2 / n1 + s2**2 / n2)`` with ``s`` the std over the
+    ``n`` seeds of each experiment; an experiment with a single seed is given the
+    :func:`pooled_seed_scatter` of the experiments in ``rows`` that have several.
+    """
+    entries = {entry["experiment"]: entry for entry in summarize(rows) if entry["model"] == model}
+    pooled = pooled_seed_scatter(rows, model)
+
+    def standard_error(entry):
+        scatter = entry["test_mae_std"] if entry["n_seeds"] > 1 else pooled
+        return scatter / np.sqrt(entry["n_seeds"])
+
+    first, second = entries[name], entries[reference]
+    return (float(first["test_mae_mean"] - second["test_mae_mean"]),
+            float(np.hypot(standard_error(first), standard_error(second))))
+
+
 def mae_statistics(rows: list[dict], model: str = "cnn") -> dict[str, tuple[float, float]]:
     """Experiment -> (mean, std over seeds) of the test MAE in mJ/m² for one model."""
     out = {}
