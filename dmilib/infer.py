@@ -458,6 +458,18 @@ def _nm(value_m: float) -> str:
     return f"{value_m * 1e9:.4g}"
 
 
+def _resampled(array: np.ndarray, pixel_m: float, target_m: float, notes: list[str], what: str,
+               target: str) -> np.ndarray:
+    """``array`` resampled from ``pixel_m`` to ``target_m`` pixels (unchanged if equal), with a note."""
+    if math.isclose(pixel_m, target_m, rel_tol=1e-9):
+        return array
+    how = "area-averaged" if pixel_m < target_m else "interpolated"
+    notes.append(f"{what} resampled ({how}) from {_nm(pixel_m)} nm to {target}")
+    from .degrade import resample
+
+    return resample(array, pixel_m, target_m)
+
+
 def prepare_inputs(image: InputImage, run, notes: list | None = None) -> np.ndarray:
     """The model input ``(1, H, W, C)`` float32 for ``image`` (see the module docstring).
 
@@ -479,7 +491,7 @@ def prepare_inputs(image: InputImage, run, notes: list | None = None) -> np.ndar
         cannot hold a whole bubble); if a scalar image meets a multi-component model or a
         model of another component.
     """
-    from .degrade import COMPONENTS, resample
+    from .degrade import COMPONENTS
 
     notes = [] if notes is None else notes
     height, width, channels = run.input_shape
@@ -514,12 +526,8 @@ def prepare_inputs(image: InputImage, run, notes: list | None = None) -> np.ndar
 
     if image.kind == "vector":
         cell = _training_cell_size_m(run)
-        m = np.asarray(image.array, np.float32)
-        if not math.isclose(image.pixel_size_m, cell, rel_tol=1e-9):
-            how = "area-averaged" if image.pixel_size_m < cell else "interpolated"
-            notes.append(f"vector image resampled ({how}) from {_nm(image.pixel_size_m)} nm to the training "
-                         f"cell size {_nm(cell)} nm")
-            m = resample(m, image.pixel_size_m, cell)
+        m = _resampled(np.asarray(image.array, np.float32), image.pixel_size_m, cell, notes,
+                       "vector image", f"the training cell size {_nm(cell)} nm")
         if grid is not None:
             m = _fit(m, grid)
         if degradation.noise_sigma > 0:
@@ -536,12 +544,8 @@ def prepare_inputs(image: InputImage, run, notes: list | None = None) -> np.ndar
         if image.component != model_component:
             raise ValueError(f"{source}: component {image.component!r} does not match the model's component "
                              f"{model_component!r}")
-        scalar = np.asarray(image.array, np.float32)
-        if not math.isclose(image.pixel_size_m, model_pixel, rel_tol=1e-9):
-            how = "area-averaged" if image.pixel_size_m < model_pixel else "interpolated"
-            notes.append(f"camera image resampled ({how}) from {_nm(image.pixel_size_m)} nm to the model's "
-                         f"{_nm(model_pixel)} nm pixels")
-            scalar = resample(scalar, image.pixel_size_m, model_pixel)
+        scalar = _resampled(np.asarray(image.array, np.float32), image.pixel_size_m, model_pixel, notes,
+                            "camera image", f"the model's {_nm(model_pixel)} nm pixels")
         if degradation.blur_fwhm_m > 0:
             notes.append(f"assumes the microscope's resolution is like the training blur (FWHM "
                          f"{_nm(degradation.blur_fwhm_m)} nm)")
