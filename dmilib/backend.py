@@ -1,7 +1,7 @@
 """Array backends: one code path over NumPy (CPU) or CuPy (GPU).
 
 The solver only ever talks to an :class:`ArrayBackend`: ``xp`` is the array module and the
-``rfft``/``irfft``/``fft``/``ifft`` methods wrap ``scipy.fft`` (threaded) or ``cupyx.scipy.fft``.
+``rfft``/``irfft``/``fft``/``ifft``/``dctn``/``idctn`` methods wrap ``scipy.fft`` (threaded) or ``cupyx.scipy.fft``.
 """
 
 from __future__ import annotations
@@ -50,6 +50,15 @@ class ArrayBackend:
 
     def ifft(self, x, n: int | None, axis: int):
         return self.fft_module.ifft(x, n=n, axis=axis, **self._fft_kwargs())
+
+    def dctn(self, x, axes, shape=None):
+        """Orthonormal type-II DCT over ``axes`` (the Neumann-boundary Fourier transform),
+        zero-padded to ``shape`` when given."""
+        return self.fft_module.dctn(x, type=2, s=shape, axes=axes, norm="ortho", **self._fft_kwargs())
+
+    def idctn(self, x, axes):
+        """Inverse of :meth:`dctn`."""
+        return self.fft_module.idctn(x, type=2, axes=axes, norm="ortho", **self._fft_kwargs())
 
     def asarray(self, x, dtype=None):
         return self.xp.asarray(x, dtype=dtype)

@@ -1,4 +1,7 @@
-"""Benchmarks that print figures: ``python -m dmilib.bench solver|train [--json]``.
+"""Benchmarks that print figures: ``python -m dmilib.bench solver|relax|train [--json]``.
+
+``relax``: field evaluations, seconds and accuracy of a relaxed image for each relaxation
+method on a fixed set of quick-preset runs (see :mod:`dmilib.bench_relax`).
 
 ``solver``: time of one full effective-field evaluation and of one minimizer iteration
 on the study's disk at the quick grid (265 x 265 cells of 3 nm) and the paper grid
@@ -23,6 +26,7 @@ import numpy as np
 
 from . import __version__
 from .backend import resolve_backend
+from .bench_relax import BENCH_METHODS, bench_relax, print_relax_table
 from .simulate import Grid, Material, System, relax
 from .simulate.textures import bubble
 
@@ -163,7 +167,24 @@ def main(argv=None) -> int:
     train.add_argument("--steps", type=int, default=5, help="timed steps per repetition (>= 1)")
     train.add_argument("--repeats", type=int, default=3, help="timed repetitions (>= 1)")
     train.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    relax_parser = commands.add_parser("relax", help="field evaluations and accuracy of each relaxation method")
+    relax_parser.add_argument("--tolerance-T", type=float, default=None,
+                              help="torque tolerance of every method (default: the quick preset's)")
+    relax_parser.add_argument("--methods", nargs="+", default=[name for name, _, _ in BENCH_METHODS],
+                              choices=[name for name, _, _ in BENCH_METHODS])
+    relax_parser.add_argument("--json", action="store_true", help="print JSON (a list of rows) instead of a table")
     args = parser.parse_args(argv)
+    if args.command == "relax":
+        if args.tolerance_T is not None and not args.tolerance_T > 0:
+            parser.error(f"--tolerance-T must be > 0 T, got {args.tolerance_T}")
+        methods = [m for m in BENCH_METHODS if m[0] in args.methods]
+        records = bench_relax(methods, torque_tolerance_T=args.tolerance_T,
+                              progress=lambda message: print(message, file=sys.stderr, flush=True))
+        if args.json:
+            print(json.dumps(records, indent=2))
+        else:
+            print_relax_table(records)
+        return 0
     if args.command == "train":
         for name in ("batch", "steps", "repeats"):
             if getattr(args, name) < 1:

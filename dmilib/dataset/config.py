@@ -75,6 +75,12 @@ class ProtocolConfig:
     2. Apply ``Hx = Hx_T`` and relax.
     3. Step Hz from ``nucleation_Hz_T`` to ``final_Hz_T`` by ``Hz_step_T`` (paper: -0.01 mT),
        relaxing at each step; keep the states at ``snapshot_Hz_T`` (default every 0.5 mT).
+
+    Every relaxation uses ``relax_method`` (see :func:`dmilib.simulate.relax`) to
+    ``torque_tolerance_T``, within ``max_iterations`` and ``max_seconds_per_stage``.
+    ``predictor = "secant"`` starts each Hz step from the linear extrapolation of the two
+    previous relaxed states under Hx (``m_k + (m_k - m_k-1) dHz_k+1 / dHz_k``, normalized)
+    instead of the last state (``"none"``): the walls start near where they will settle.
     """
 
     nucleation_Hz_T: float = -6e-3
@@ -85,6 +91,9 @@ class ProtocolConfig:
     snapshot_Hz_T: tuple[float, ...] = _millitesla_range(-6.0, -10.0, -0.5)
     torque_tolerance_T: float = 1e-4
     max_iterations: int = 60_000
+    relax_method: str = "pbb"
+    predictor: str = "secant"
+    max_seconds_per_stage: float = 3600.0
 
     def sweep_fields_T(self, step_T: float | None = None) -> np.ndarray:
         """Hz values of stage 3, excluding the starting field, ending at ``final_Hz_T``."""
@@ -199,6 +208,12 @@ class DatasetConfig:
                 problems.append(f"protocol.snapshot_Hz_T values {missing} are not on the Hz sweep")
             if not proto.snapshot_Hz_T:
                 problems.append("protocol.snapshot_Hz_T is empty: a run would keep no image")
+        if proto.relax_method not in ("bb", "pbb"):
+            problems.append(f"protocol.relax_method must be 'bb' or 'pbb', got {proto.relax_method!r}")
+        if proto.predictor not in ("none", "secant"):
+            problems.append(f"protocol.predictor must be 'none' or 'secant', got {proto.predictor!r}")
+        if not (isinstance(proto.max_seconds_per_stage, (int, float)) and proto.max_seconds_per_stage > 0):
+            problems.append(f"protocol.max_seconds_per_stage must be > 0 s, got {proto.max_seconds_per_stage!r}")
         if not proto.torque_tolerance_T > 0:
             problems.append(f"protocol.torque_tolerance_T must be > 0, got {proto.torque_tolerance_T!r}")
         if not proto.seed_radius_m > 0 or proto.seed_radius_m >= geo.disk_diameter_m / 2:
@@ -340,6 +355,14 @@ def load_config(preset_name: str = "quick", yaml_path=None, sets: list[str] | No
     return config
 
 
+#: Protocol fields added after stores were written without them, with the value those
+#: stores were made with (so that their parameters hash is recomputed unchanged).
+_LEGACY_PROTOCOL = {"relax_method": "bb", "predictor": "none", "max_seconds_per_stage": 3600.0}
+
+
 def config_from_dict(data: dict) -> DatasetConfig:
     """Rebuild a configuration from :meth:`DatasetConfig.to_dict` output (e.g. store attributes)."""
-    return with_overrides(DatasetConfig(), {k: v for k, v in data.items()})
+    data = {k: v for k, v in data.items()}
+    if isinstance(data.get("protocol"), dict):
+        data["protocol"] = {**_LEGACY_PROTOCOL, **data["protocol"]}
+    return with_overrides(DatasetConfig(), data)

@@ -36,6 +36,8 @@ class RunOutcome:
         Minimizer iterations spent on this run, all stages together.
     seconds : float
         Wall time of the batch this run was part of, divided by the batch size.
+    stage_iterations : tuple of (str, int)
+        Minimizer iterations (= effective-field evaluations) of each stage of this run.
     """
 
     run: int
@@ -45,6 +47,7 @@ class RunOutcome:
     reason: str
     iterations: int
     seconds: float
+    stage_iterations: tuple = ()
 
 
 def anisotropy_maps(config: DatasetConfig, tessellations, grid) -> np.ndarray:
@@ -88,6 +91,15 @@ def check_snapshot(m: np.ndarray, mask: np.ndarray, residual_T: float, tolerance
     return ""
 
 
+def secant_prediction(system, m_previous, m_current, ratio: float):
+    """``normalize(m_k + ratio (m_k - m_k-1))``: the next state of a field sweep, extrapolated.
+
+    ``ratio`` is the next field step over the last one. The extrapolation is only a starting
+    point; the relaxation that follows decides the state.
+    """
+    return system.normalize(m_current + ratio * (m_current - m_previous))
+
+
 def run_protocol(config: DatasetConfig, run_ids, *, backend="auto", fft_workers: int | None = None,
                  gentle: bool = False) -> list[RunOutcome]:
     """Run the bubble protocol for the runs ``run_ids`` as one batch.
@@ -110,6 +122,8 @@ def run_protocol(config: DatasetConfig, run_ids, *, backend="auto", fft_workers:
                     backend=array_backend, dtype=config.dtype)
     batch = len(run_ids)
     relax_kwargs = dict(
+        method=proto.relax_method,
+        max_seconds=proto.max_seconds_per_stage,
         torque_tolerance_T=proto.torque_tolerance_T,
         max_iterations=proto.max_iterations * (2 if gentle else 1),
         initial_step_rad=1e-3 if gentle else 1e-2,
@@ -120,15 +134,20 @@ def run_protocol(config: DatasetConfig, run_ids, *, backend="auto", fft_workers:
     snapshot_fields = np.array(proto.snapshot_Hz_T)
     snapshots = np.zeros((batch, len(snapshot_fields), 3, *grid.shape), np.float32)
     residuals = np.full((batch, len(snapshot_fields)), np.inf)
+    stages: list[tuple[str, np.ndarray]] = []
 
     def stage(label, hz, hx, m):
         current = system.with_applied_field((hx, 0.0, hz))
         result = relax(current, m, **relax_kwargs)
         iterations[:] += result.iterations
+        stages.append((label, result.iterations.copy()))
         for b in np.flatnonzero(~result.converged):
             if not failure[b]:
+                why = {"max_seconds": f"the stage's {proto.max_seconds_per_stage:g} s budget ran out",
+                       "max_iterations": f"the {relax_kwargs['max_iterations']} iteration budget ran out",
+                       "stalled": "the minimizer stalled"}.get(result.reasons[b], result.reasons[b])
                 failure[b] = (f"{label}: max torque {result.torque_T[b]:.3g} T above {proto.torque_tolerance_T:.3g} T "
-                              f"after {result.iterations[b]} iterations")
+                              f"after {result.iterations[b]} iterations ({why})")
         matches = np.flatnonzero(np.abs(snapshot_fields - hz) < 1e-12) if hx else []
         if len(matches):
             host = array_backend.to_numpy(result.m).astype(np.float32)
@@ -140,8 +159,13 @@ def run_protocol(config: DatasetConfig, run_ids, *, backend="auto", fft_workers:
     m = stage(f"nucleation at Hz = {proto.nucleation_Hz_T * 1e3:g} mT", proto.nucleation_Hz_T, 0.0, m)
     m = stage(f"Hx = {proto.Hx_T * 1e3:g} mT", proto.nucleation_Hz_T, proto.Hx_T, m)
     step = proto.Hz_step_T / 2 if gentle else proto.Hz_step_T
+    previous, previous_hz, hz_now = None, None, proto.nucleation_Hz_T
     for hz in proto.sweep_fields_T(step):
-        m = stage(f"Hz = {hz * 1e3:g} mT", float(hz), proto.Hx_T, m)
+        start_state = m
+        if proto.predictor == "secant" and previous is not None and not gentle:
+            start_state = secant_prediction(system, previous, m, (hz - hz_now) / (hz_now - previous_hz))
+        relaxed = stage(f"Hz = {hz * 1e3:g} mT", float(hz), proto.Hx_T, start_state)
+        previous, previous_hz, hz_now, m = m, hz_now, float(hz), relaxed
 
     seconds = (time.perf_counter() - start) / batch
     outcomes = []
@@ -154,5 +178,6 @@ def run_protocol(config: DatasetConfig, run_ids, *, backend="auto", fft_workers:
                     reason = f"snapshot at Hz = {snapshot_fields[k] * 1e3:g} mT: {problem}"
                     break
         outcomes.append(RunOutcome(run, snapshots[b], residuals[b].astype(np.float32), not reason, reason,
-                                   int(iterations[b]), seconds))
+                                   int(iterations[b]), seconds,
+                                   tuple((label, int(counts[b])) for label, counts in stages)))
     return outcomes
