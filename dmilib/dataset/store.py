@@ -125,8 +125,7 @@ def is_dmilib_store(path) -> bool:
     except (OSError, ValueError):
         return False
     attrs = data.get("attributes") if isinstance(data, dict) else None
-    return data.get("node_type") == "group" and isinstance(attrs, dict) and "parameters_hash" in attrs \
-        and "layout" in attrs
+    return data.get("node_type") == "group" and isinstance(attrs, dict) and "parameters_hash" in attrs
 
 
 def check_replaceable(path) -> None:
