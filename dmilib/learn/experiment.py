@@ -361,13 +361,13 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
     ------
     ValueError
         For an invalid configuration, too few samples, a split with an empty side, or an
-        ``out_dir`` holding a run of another configuration.
+        ``out_dir`` holding a run of another configuration; StoreBusyError (a ValueError)
+        while another process trains into ``out_dir``.
     """
     import keras
-    from tqdm.auto import tqdm
 
     from ..dataset.store import git_commit
-    from .model import build_cnn, fit_cnn, normalization_statistics, parameter_count, predict
+    from .model import parameter_count
 
     config.validate()
     out = Path(out_dir)
