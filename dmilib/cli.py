@@ -1,6 +1,7 @@
-"""The ``dmilib`` command line: ``generate``, ``export``, ``import``, ``train``, ``predict`` (more
-subcommands join as the pipeline grows). Bad input ends with a one-line message naming the field and the allowed
-range, and exit status 2; nothing already computed is lost."""
+"""The ``dmilib`` command line: ``generate``, ``export``, ``import``, ``train``, ``predict``, ``bench``
+(more subcommands join as the pipeline grows). Bad input ends with a one-line message naming the field or
+file and the allowed range, and exit status 2 (a file that cannot be read or written: also 2; another
+process writing the same store: 3); nothing already computed is lost. ``--debug`` shows the traceback."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import warnings
 
 from .dataset.generate import SCHEDULER_HELP
+from .dataset.store import StoreBusyError
 
 
 def _generate(args) -> int:
@@ -43,9 +45,17 @@ def _export(args) -> int:
 def _import(args) -> int:
     from .dataset.interop import import_ovf, read_manifest
 
-    dataset = import_ovf(read_manifest(args.manifest), args.out, overwrite=args.overwrite)
+    layer = "mean" if args.layer == "mean" else None if args.layer is None else _layer_index(args.layer)
+    dataset = import_ovf(read_manifest(args.manifest), args.out, overwrite=args.overwrite, layer=layer)
     print(f"imported {len(dataset)} sample(s) into {args.out}")
     return 0
+
+
+def _layer_index(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"--layer must be a layer index (0, 1, ...) or 'mean', got {text!r}") from None
 
 
 def _train(args) -> int:
@@ -112,6 +122,7 @@ def _add_predict_parser(commands) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dmilib", description="Infer the interfacial DMI from one domain image.")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="generate (or resume) a labelled bubble dataset into a Zarr store",
                               description="Generate a dataset; rerun the same command to resume after an interruption.")
@@ -140,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp = commands.add_parser("import", help="make a dataset store from OVF files (e.g. mumax3 snapshots)")
     imp.add_argument("--manifest", required=True, help="CSV with columns path,D_J_per_m2,Hz_T,Hx_T[,tessellation]")
     imp.add_argument("--out", required=True, help="the Zarr store to create")
-    imp.add_argument("--overwrite", action="store_true")
+    imp.add_argument("--overwrite", action="store_true", help="replace a dmilib store there (nothing else)")
+    imp.add_argument("--layer", help="layer of multi-layer OVF files to import: an index (0 = bottom) or 'mean'")
     imp.set_defaults(handler=_import)
 
     train = commands.add_parser("train", help="train the paper's CNN (and the ridge baseline) on one configuration",
@@ -169,16 +181,48 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=_train)
     _add_predict_parser(commands)
+    commands.add_parser("bench", help="benchmarks (python -m dmilib.bench): `dmilib bench -h` lists them",
+                        add_help=False)
+    for command in commands.choices.values():
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show the full traceback of an error")
     return parser
 
 
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
+def _os_error(error: OSError) -> str:
+    """``what: file`` of an OSError (a missing, unreadable or unwritable file or folder)."""
+    where = " -> ".join(str(name) for name in (error.filename, error.filename2) if name is not None)
+    what = error.strerror or str(error)
+    return f"{what}: {where}" if where else what
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    position = next((i for i, word in enumerate(argv) if not word.startswith("-")), None)
+    if position is not None and argv[position] == "bench":
+        # Every benchmark (and its options) is dmilib.bench's own; forward the rest as is.
+        from .bench import main as bench_main
+
+        return bench_main(argv[position + 1:])
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "debug", False):
+        return args.handler(args)
+    prefix = f"dmilib {args.command}: error:"
     try:
         return args.handler(args)
+    except StoreBusyError as error:
+        parser.exit(3, f"{prefix} {_one_line(error)}\n")
     except ValueError as error:
-        parser.exit(2, f"dmilib {args.command}: error: {error}\n")
+        parser.exit(2, f"{prefix} {_one_line(error)}\n")
+    except OSError as error:  # a file or folder that cannot be read or written
+        parser.exit(2, f"{prefix} {_one_line(_os_error(error))} (--debug shows the traceback)\n")
+    except MemoryError:
+        parser.exit(2, f"{prefix} out of memory (--debug shows where); use smaller inputs\n")
     except KeyboardInterrupt:
         parser.exit(130, f"dmilib {args.command}: interrupted; rerun the same command to resume\n")
 

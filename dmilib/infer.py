@@ -103,6 +103,31 @@ _MAX_NORM = 1.05
 # Field of view of an image relative to the model's below which it cannot hold a bubble.
 _MIN_FIELD_FRACTION = 0.5
 
+MAX_IMAGE_PIXELS = 8192 * 8192
+"""Largest image read (pixels), and largest image a resampling may make: checked before any
+allocation, so an oversized file or a pixel size in the wrong unit gets a message, not a
+MemoryError (8192^2 float32 vector pixels are 0.75 GiB)."""
+
+
+def _image_dims(shape) -> tuple[int, int]:
+    """``(rows, cols)`` of an image array's shape: (3, H, W), (H, W, 3 or 4), (H, W) or anything else."""
+    shape = tuple(int(n) for n in shape)
+    if len(shape) == 3 and shape[0] == 3:
+        return shape[1], shape[2]
+    if len(shape) == 3 and shape[-1] in (3, 4):
+        return shape[0], shape[1]
+    if len(shape) < 2:
+        return (shape[0] if shape else 1), 1
+    return int(np.prod(shape[:-1])), shape[-1]
+
+
+def _check_pixels(rows: int, cols: int, source: str, what: str, hint: str = "") -> None:
+    pixels = int(rows) * int(cols)
+    if pixels > MAX_IMAGE_PIXELS:
+        gib = pixels * 3 * 4 / 2**30
+        raise ValueError(f"{source}: {what} {rows} x {cols} pixels (about {gib:.3g} GiB as float32 vectors) is "
+                         f"more than the limit of {MAX_IMAGE_PIXELS} pixels (8192 x 8192){hint}")
+
 
 @dataclass
 class InputImage:
@@ -263,6 +288,7 @@ def _read_png(path: Path, source: str, notes: list) -> np.ndarray:
 
     try:
         with Image.open(path) as image:
+            _check_pixels(image.size[1], image.size[0], source, "the image has")
             image.load()
             mode = image.mode
             if mode == "1":
@@ -274,6 +300,9 @@ def _read_png(path: Path, source: str, notes: list) -> np.ndarray:
             elif mode not in ("L", "I", "F", "RGB", "RGBA") and not mode.startswith("I;16"):
                 image = image.convert("RGB")
             array = np.asarray(image)
+    except Image.DecompressionBombError as error:
+        raise ValueError(f"{source}: the image is more than the limit of {MAX_IMAGE_PIXELS} pixels (8192 x 8192): "
+                         f"{error}") from error
     except (UnidentifiedImageError, OSError) as error:
         raise ValueError(f"{source}: not a readable PNG image ({error})") from error
     if array.ndim == 3:
@@ -285,8 +314,13 @@ def _read_tiff(path: Path, source: str, notes: list) -> np.ndarray:
     import tifffile
 
     try:
+        with tifffile.TiffFile(path) as tif:
+            shape = tif.series[0].shape if tif.series else ()
+        _check_pixels(*_image_dims(shape), source, "the image has")
         array = np.asarray(tifffile.imread(path))
     except (tifffile.TiffFileError, OSError, ValueError) as error:
+        if isinstance(error, ValueError) and str(error).startswith(source):
+            raise
         raise ValueError(f"{source}: not a readable TIFF image ({error})") from error
     if array.ndim == 3 and array.shape[-1] in (3, 4):
         array = _grey_from_colour(array, source, notes)
@@ -366,8 +400,13 @@ def read_image(path, *, pixel_size_m: float | None = None, component: str | None
 
     if suffix == ".npy":
         try:
-            array = np.load(path, allow_pickle=False)
+            array = np.load(path, allow_pickle=False, mmap_mode="r")
+            if isinstance(array, np.ndarray):
+                _check_pixels(*_image_dims(array.shape), source, "the array has")
+                array = np.array(array)
         except ValueError as error:
+            if str(error).startswith(source):
+                raise
             raise ValueError(f"{source}: cannot read the array without unpickling it (object arrays are refused): "
                              f"{error}") from error
         except OSError as error:
@@ -459,10 +498,14 @@ def _nm(value_m: float) -> str:
 
 
 def _resampled(array: np.ndarray, pixel_m: float, target_m: float, notes: list[str], what: str,
-               target: str) -> np.ndarray:
+               target: str, source: str = "image") -> np.ndarray:
     """``array`` resampled from ``pixel_m`` to ``target_m`` pixels (unchanged if equal), with a note."""
     if math.isclose(pixel_m, target_m, rel_tol=1e-9):
         return array
+    rows, cols = (math.ceil(n * pixel_m / target_m) for n in array.shape[-2:])
+    _check_pixels(rows, cols, source, f"resampling the {what} from {_nm(pixel_m)} nm to {_nm(target_m)} "
+                  "nm pixels would make", "; check the pixel size (--pixel-size-nm is in nanometres, pixel_size_m in "
+                  "metres)")
     how = "area-averaged" if pixel_m < target_m else "interpolated"
     notes.append(f"{what} resampled ({how}) from {_nm(pixel_m)} nm to {target}")
     from .degrade import resample
@@ -527,7 +570,7 @@ def prepare_inputs(image: InputImage, run, notes: list | None = None) -> np.ndar
     if image.kind == "vector":
         cell = _training_cell_size_m(run)
         m = _resampled(np.asarray(image.array, np.float32), image.pixel_size_m, cell, notes,
-                       "vector image", f"the training cell size {_nm(cell)} nm")
+                       "vector image", f"the training cell size {_nm(cell)} nm", source)
         if grid is not None:
             m = _fit(m, grid)
         if degradation.noise_sigma > 0:
@@ -545,7 +588,7 @@ def prepare_inputs(image: InputImage, run, notes: list | None = None) -> np.ndar
             raise ValueError(f"{source}: component {image.component!r} does not match the model's component "
                              f"{model_component!r}")
         scalar = _resampled(np.asarray(image.array, np.float32), image.pixel_size_m, model_pixel, notes,
-                            "camera image", f"the model's {_nm(model_pixel)} nm pixels")
+                            "camera image", f"the model's {_nm(model_pixel)} nm pixels", source)
         if degradation.blur_fwhm_m > 0:
             notes.append(f"assumes the microscope's resolution is like the training blur (FWHM "
                          f"{_nm(degradation.blur_fwhm_m)} nm)")

@@ -170,7 +170,7 @@ def test_cli_reports_bad_input_with_the_field_name(tmp_path):
                              str(tmp_path / "x.zarr"), "--set", "material.Ms_A_per_m=-5"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
-    assert "material.Ms_A_per_m must be > 0" in result.stderr
+    assert "material.Ms_A_per_m must be in [1000, 5e+06] A/m, got -5" in result.stderr
 
 
 def test_ovf_and_text_export_and_ovf_import_round_trip(tiny_store, tmp_path):

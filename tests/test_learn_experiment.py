@@ -303,3 +303,23 @@ def test_run_grid_in_two_processes_gives_the_rows_of_one(synthetic_store, tmp_pa
     assert all((tmp_path / "parallel" / name / "results.csv").exists() for name in experiments)
     with pytest.raises(ValueError, match="workers"):
         run_grid(experiments, tmp_path / "bad", workers=0)
+
+
+def test_load_run_refuses_a_same_shape_model_swapped_in(trained_run, tmp_path):
+    copy = _copy_run(trained_run, tmp_path)
+    info = json.loads((copy / "run.json").read_text())
+    assert len(info["models"]["0"]["sha256"]) == 64
+    shutil.copyfile(copy / "seed_00.keras", copy / "seed_01.keras")  # a valid archive of the same shape
+    with pytest.raises(ValueError, match="seed_01.keras: its SHA-256 differs"):
+        load_run(copy)
+
+
+def test_a_second_training_into_one_folder_is_refused(trained_run, tmp_path):
+    from dmilib.dataset.store import StoreBusyError, writer_lock
+
+    config, _, _ = trained_run
+    out = tmp_path / "busy_run"
+    with writer_lock(out, "the run folder"):
+        with pytest.raises(StoreBusyError, match="another process is writing the run folder"):
+            run_experiment(config, out, progress=False)
+    assert not (out / "run.json").exists()

@@ -153,20 +153,18 @@ class DatasetConfig:
     def validate(self) -> list[str]:
         """Raise ValueError for non-physical parameters; return warnings for doubtful ones.
 
-        Checked before any work starts: Ms, A > 0; Ku >= 0; cell size below the exchange
+        Checked before any work starts: every number is a number (not a boolean) within the
+        physical range of :data:`FIELD_RANGES` (the message names the field and the range);
+        tessellation seeds are distinct integers >= 0; the grid is at most
+        :data:`MAX_GRID_CELLS` cells across (memory); the cell size is below the exchange
         length (a warning above half of it); D within ``4 sqrt(A K_eff) / pi``; a non-empty
-        disk; a Hz sweep of at least one step whose snapshots lie on the sweep.
+        disk; a Hz sweep of at least one and at most :data:`MAX_SWEEP_STEPS` steps whose
+        snapshots lie on the sweep.
         """
         problems: list[str] = []
         notes: list[str] = []
         mat, geo, proto = self.material, self.geometry, self.protocol
-        for name, value in (("material.Ms_A_per_m", mat.Ms_A_per_m), ("material.A_J_per_m", mat.A_J_per_m),
-                            ("geometry.cell_size_m", geo.cell_size_m), ("geometry.thickness_m", geo.thickness_m),
-                            ("geometry.disk_diameter_m", geo.disk_diameter_m)):
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                problems.append(f"{name} must be > 0, got {value!r}")
-        if not (math.isfinite(mat.Ku_J_per_m3) and mat.Ku_J_per_m3 >= 0):
-            problems.append(f"material.Ku_J_per_m3 must be >= 0, got {mat.Ku_J_per_m3!r}")
+        problems += _range_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
         exchange_length = math.sqrt(2 * mat.A_J_per_m / (MU0_T_M_PER_A * mat.Ms_A_per_m**2))
@@ -176,6 +174,13 @@ class DatasetConfig:
         elif geo.cell_size_m > exchange_length / 2:
             notes.append(f"geometry.cell_size_m = {geo.cell_size_m:.3g} m is above half the exchange length "
                          f"({exchange_length / 2:.3g} m): walls are under-resolved")
+        cells = int(math.ceil(geo.disk_diameter_m / geo.cell_size_m))
+        if cells > MAX_GRID_CELLS:
+            # ~1 kB per cell: float64 m, fields, minimizer state and the zero-padded FFT buffers.
+            estimate = cells**2 * BYTES_PER_CELL / 2**30
+            problems.append(f"geometry: a {geo.disk_diameter_m:.3g} m disk in {geo.cell_size_m:.3g} m cells is a "
+                            f"{cells} x {cells} grid needing about {estimate:.3g} GiB per run; the limit is "
+                            f"{MAX_GRID_CELLS} cells across (disk_diameter_m / cell_size_m <= {MAX_GRID_CELLS})")
         if geo.disk_diameter_m < 3 * geo.cell_size_m:
             problems.append("geometry.disk_diameter_m must span at least 3 cells (the mask would be empty)")
         k_eff = mat.Ku_J_per_m3 * (1 - 3 * self.disorder.relative_sigma) - 0.5 * MU0_T_M_PER_A * mat.Ms_A_per_m**2
@@ -199,6 +204,10 @@ class DatasetConfig:
             problems.append(f"protocol.Hz_step_T = {proto.Hz_step_T!r} gives a sweep of zero steps from "
                             f"{proto.nucleation_Hz_T} T to {proto.final_Hz_T} T (it must be non-zero and point "
                             "from nucleation_Hz_T to final_Hz_T)")
+        elif abs((proto.final_Hz_T - proto.nucleation_Hz_T) / proto.Hz_step_T) > MAX_SWEEP_STEPS:
+            problems.append(f"protocol: the sweep from {proto.nucleation_Hz_T} T to {proto.final_Hz_T} T in steps of "
+                            f"{proto.Hz_step_T} T has more than {MAX_SWEEP_STEPS} steps (allowed: at most "
+                            f"{MAX_SWEEP_STEPS}; raise protocol.Hz_step_T)")
         else:
             sweep = np.concatenate([[proto.nucleation_Hz_T], proto.sweep_fields_T()])
             if abs(sweep[-1] - proto.final_Hz_T) > 1e-9:
@@ -227,6 +236,79 @@ class DatasetConfig:
         for note in notes:
             warnings.warn(note, stacklevel=2)
         return notes
+
+
+#: Physical range ``(low, high, what)`` of every numeric field, inclusive unless noted in
+#: :func:`_range_problems`. Wide enough for any film of the study's kind, narrow enough to
+#: catch a unit slip (nm for m, mT for T) or a boolean read as 0 / 1.
+FIELD_RANGES = {
+    "geometry.disk_diameter_m": (10e-9, 100e-6, "m"),
+    "geometry.cell_size_m": (0.1e-9, 100e-9, "m"),
+    "geometry.thickness_m": (0.1e-9, 1e-6, "m"),
+    "material.Ms_A_per_m": (1e3, 5e6, "A/m"),
+    "material.A_J_per_m": (1e-13, 1e-9, "J/m"),
+    "material.Ku_J_per_m3": (0.0, 1e8, "J/m^3"),
+    "disorder.mean_grain_diameter_m": (1e-9, 100e-6, "m"),
+    "disorder.relative_sigma": (0.0, 0.5, "(fraction, upper end excluded)"),
+    "protocol.nucleation_Hz_T": (-10.0, 10.0, "T"),
+    "protocol.seed_radius_m": (0.1e-9, 50e-6, "m"),
+    "protocol.Hx_T": (-10.0, 10.0, "T"),
+    "protocol.final_Hz_T": (-10.0, 10.0, "T"),
+    "protocol.Hz_step_T": (-1.0, 1.0, "T"),
+    "protocol.torque_tolerance_T": (1e-12, 1.0, "T"),
+    "protocol.max_iterations": (1, 100_000_000, "iterations"),
+    "protocol.snapshot_Hz_T": (-10.0, 10.0, "T"),
+    "uniform_D_J_per_m2": (-0.01, 0.01, "J/m^2"),
+    "nonuniform_D_J_per_m2": (-0.01, 0.01, "J/m^2"),
+    "runs_per_task": (1, 100_000, "runs"),
+}
+INTEGER_FIELDS = ("protocol.max_iterations", "runs_per_task")
+#: Largest grid side in cells (a 4096^2 grid needs about 16 GiB per run).
+MAX_GRID_CELLS = 4096
+BYTES_PER_CELL = 1024
+#: Most Hz steps of one sweep (each is a relaxation).
+MAX_SWEEP_STEPS = 100_000
+MAX_SEED = 2**32 - 1
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _range_problems(config: "DatasetConfig") -> list[str]:
+    """One message per numeric field that is not a number or outside :data:`FIELD_RANGES`."""
+    problems = []
+    for name, (low, high, unit) in FIELD_RANGES.items():
+        obj = config
+        for part in name.split("."):
+            obj = getattr(obj, part)
+        values = obj if isinstance(obj, (tuple, list)) else (obj,)
+        for value in values:
+            allowed = f"[{low:g}, {high:g}] {unit}"
+            if not _is_number(value):
+                problems.append(f"{name} must be a number in {allowed}, got {value!r}")
+                break
+            if name in INTEGER_FIELDS and not float(value).is_integer():
+                problems.append(f"{name} must be an integer in {allowed}, got {value!r}")
+                break
+            upper_ok = value < high if name == "disorder.relative_sigma" else value <= high
+            if not (math.isfinite(value) and low <= value and upper_ok):
+                problems.append(f"{name} must be in {allowed}, got {value!r}")
+                break
+    seeds = config.disorder.tessellation_seeds
+    for seed in seeds:
+        if not _is_number(seed) or not float(seed).is_integer() or not 0 <= seed <= MAX_SEED:
+            problems.append(f"disorder.tessellation_seeds must be integers in [0, {MAX_SEED}] (-1 marks a uniform "
+                            f"film in the store, it is not a seed), got {seed!r}")
+            break
+    if len(set(seeds)) != len(seeds):
+        problems.append(f"disorder.tessellation_seeds must be distinct, got {list(seeds)}")
+    if not isinstance(config.geometry.disk_diameter_m, bool) and _is_number(config.disorder.mean_grain_diameter_m) \
+            and _is_number(config.geometry.disk_diameter_m) \
+            and config.disorder.mean_grain_diameter_m > config.geometry.disk_diameter_m:
+        problems.append(f"disorder.mean_grain_diameter_m = {config.disorder.mean_grain_diameter_m!r} m exceeds "
+                        f"the disk diameter {config.geometry.disk_diameter_m!r} m (allowed: at most the disk)")
+    return problems
 
 
 def _canonical(value):
@@ -281,6 +363,13 @@ def preset(name: str) -> DatasetConfig:
 
 
 def _coerce(current, value, path: str):
+    if isinstance(value, bool) and not isinstance(current, bool) and isinstance(current, (int, float, tuple)):
+        raise ValueError(f"{path} must be a number, got the boolean {value!r}")
+    if isinstance(current, (int, float)) and not isinstance(current, bool) and not _is_number(value):
+        try:
+            value = float(value)  # PyYAML reads "5e-2" (no dot) as a string
+        except (TypeError, ValueError):
+            raise ValueError(f"{path} must be a number, got {value!r}") from None
     if isinstance(current, bool):
         if isinstance(value, str):
             return value.lower() in ("1", "true", "yes")
@@ -288,6 +377,8 @@ def _coerce(current, value, path: str):
     if isinstance(current, int) and not isinstance(current, bool):
         if isinstance(value, float) and not value.is_integer():
             raise ValueError(f"{path} must be an integer, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{path} must be a finite integer, got {value!r}")
         return int(value)
     if isinstance(current, float):
         return float(value)
@@ -340,8 +431,13 @@ def load_config(preset_name: str = "quick", yaml_path=None, sets: list[str] | No
     """A preset, then the YAML file's fields, then ``key=value`` overrides, validated."""
     config = preset(preset_name)
     if yaml_path is not None:
-        with open(yaml_path) as handle:
-            data = yaml.safe_load(handle) or {}
+        try:
+            with open(yaml_path) as handle:
+                data = yaml.safe_load(handle) or {}
+        except OSError as error:
+            raise ValueError(f"--config {yaml_path}: cannot read the file ({error.strerror or error})") from error
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            raise ValueError(f"--config {yaml_path}: not valid YAML ({' '.join(str(error).split())})") from error
         if not isinstance(data, dict):
             raise ValueError(f"{yaml_path}: expected a mapping of configuration fields")
         if "preset" in data:
@@ -351,7 +447,10 @@ def load_config(preset_name: str = "quick", yaml_path=None, sets: list[str] | No
         if "=" not in item:
             raise ValueError(f"override {item!r} must look like section.field=value")
         key, value = item.split("=", 1)
-        config = with_overrides(config, {key.strip(): value.strip()})
+        try:
+            config = with_overrides(config, {key.strip(): value.strip()})
+        except yaml.YAMLError as error:
+            raise ValueError(f"override {item!r}: the value is not valid YAML") from error
     return config
 
 

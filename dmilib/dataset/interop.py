@@ -12,8 +12,7 @@ from __future__ import annotations
 import csv
 import datetime
 import hashlib
-import os
-import shutil
+import math
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +20,15 @@ import zarr
 
 from .. import __version__
 from .ovf import read_ovf, write_ovf
-from .store import DONE, LAYOUT_VERSION, REASON_BYTES, Dataset, git_commit
+from .store import (DONE, LAYOUT_VERSION, REASON_BYTES, Dataset, check_replaceable, git_commit, record_digests,
+                    remove_scratch, swap_in, writer_lock)
 from .textformat import write_snapshot_text
 
 EXPORT_FORMATS = ("ovf", "text")
+
+#: Allowed label ranges of an import manifest: ``(low, high, unit)``. |D| of real films is a
+#: few mJ/m^2 and bubble fields are mT, so a value outside is a unit slip, not a measurement.
+LABEL_RANGES = {"D_J_per_m2": (-0.01, 0.01, "J/m^2"), "Hz_T": (-1.0, 1.0, "T"), "Hx_T": (-1.0, 1.0, "T")}
 
 
 def _label_metadata(dataset: Dataset, index: int) -> dict:
@@ -69,9 +73,23 @@ def export_samples(dataset: Dataset, out_dir, fmt: str = "ovf", indices=None) ->
 def read_manifest(path) -> list[dict]:
     """Rows of a CSV manifest with columns ``path,D_J_per_m2,Hz_T,Hx_T[,tessellation]``.
 
-    Relative paths are taken relative to the manifest's folder.
+    Relative paths are taken relative to the manifest's folder. Every listed file must
+    exist, labels must be finite and within :data:`LABEL_RANGES`, ``tessellation`` an
+    integer >= -1 (-1: uniform film); errors name the manifest and its line.
     """
     path = Path(path)
+    try:
+        rows = _read_manifest_rows(path)
+    except OSError as error:
+        raise ValueError(f"manifest {path}: cannot read it ({error.strerror or error})") from error
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ValueError(f"manifest {path}: not a readable CSV file ({error})") from error
+    if not rows:
+        raise ValueError(f"{path}: the manifest lists no file")
+    return rows
+
+
+def _read_manifest_rows(path: Path) -> list[dict]:
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
         required = {"path", "D_J_per_m2", "Hz_T", "Hx_T"}
@@ -90,28 +108,67 @@ def read_manifest(path) -> list[dict]:
                 })
             except (TypeError, ValueError) as error:
                 raise ValueError(f"{path}, line {line}: {error}") from error
-    if not rows:
-        raise ValueError(f"{path}: the manifest lists no file")
+            row = rows[-1]
+            for name, (low, high, unit) in LABEL_RANGES.items():
+                if not (math.isfinite(row[name]) and low <= row[name] <= high):
+                    raise ValueError(f"{path}, line {line}: {name} must be a finite number in [{low:g}, {high:g}] "
+                                     f"{unit}, got {row[name]!r}")
+            if row["tessellation"] < -1:
+                raise ValueError(f"{path}, line {line}: tessellation must be an integer >= -1 (-1: uniform film), "
+                                 f"got {row['tessellation']}")
+            if not row["path"].is_file():
+                raise ValueError(f"{path}, line {line}: file {row['path']} does not exist")
     return rows
 
 
-def import_ovf(rows: list[dict], out, *, overwrite: bool = False, layer: int = 0) -> Dataset:
+def _layer(data, layer, source) -> np.ndarray:
+    nz = data.m.shape[1]
+    if layer is None:
+        if nz != 1:
+            raise ValueError(f"{source}: the OVF file has {nz} layers; choose one (layer=k, CLI --layer k, 0 = "
+                             "bottom) or their average (layer='mean', CLI --layer mean)")
+        return data.m[:, 0]
+    if layer == "mean":
+        return data.m.mean(axis=1)
+    try:
+        return data.layer(layer)
+    except ValueError as error:
+        raise ValueError(f"{source}: layer {error}") from error
+
+
+def import_ovf(rows: list[dict], out, *, overwrite: bool = False, layer: int | str | None = None) -> Dataset:
     """Create a dataset store from OVF snapshots and their labels.
 
-    Every file must hold the same single-layer mesh (``layer`` picks one layer of a
-    multi-layer file). The mask is the set of cells with non-zero magnetization in the
-    first file. Each file becomes one valid sample of its own run. Vectors are normalized
-    inside the mask; a file with NaN, a different mesh, or a cell whose |m| is not within
-    1 % of 1 inside the mask is refused with ValueError before anything is written.
+    Every file must hold the same mesh. A multi-layer file is refused unless ``layer``
+    picks one layer (an index, 0 = bottom) or ``"mean"`` (the average over the layers);
+    the film thickness recorded (``cell_size_m[2]``) is that of the whole mesh, ``nz * dz``,
+    and ``attrs["ovf_layers"]`` records the layer count and choice. The mask is the set of
+    cells with non-zero magnetization in the first file. Each file becomes one valid sample
+    of its own run. Vectors are normalized inside the mask; a file with NaN, a different
+    mesh, or a cell whose |m| is not within 1 % of 1 inside the mask is refused with
+    ValueError (naming the file) before anything is written. ``overwrite`` replaces only a
+    dmilib store, and only once the new one is complete.
     """
     out = Path(out)
     if out.exists() and not overwrite:
         raise ValueError(f"{out} exists; choose another output or pass overwrite=True (--overwrite)")
-    arrays, cell = [], None
+    check_replaceable(out)
+    if layer is not None and layer != "mean" and not (isinstance(layer, (int, np.integer))
+                                                     and not isinstance(layer, bool) and layer >= 0):
+        raise ValueError(f"layer must be None, an index >= 0 or 'mean', got {layer!r}")
+    arrays, cell, layers = [], None, None
     digest = hashlib.sha256()
     for row in rows:
-        data = read_ovf(row["path"])
-        m = data.layer(layer)
+        source = str(row["path"])
+        try:
+            data = read_ovf(row["path"])
+        except OSError as error:
+            raise ValueError(f"{source}: cannot read the file ({error.strerror or error})") from error
+        m = _layer(data, layer, source)
+        if layers is None:
+            layers = data.m.shape[1]
+        elif data.m.shape[1] != layers:
+            raise ValueError(f"{source}: {data.m.shape[1]} layers, the first file has {layers}")
         if cell is None:
             cell, shape = data.cell_size_m, m.shape
             mask = np.linalg.norm(m, axis=0) > 0
@@ -128,11 +185,16 @@ def import_ovf(rows: list[dict], out, *, overwrite: bool = False, layer: int = 0
         arrays.append((m / np.where(norm > 0, norm, 1) * mask).astype(np.float32))
         digest.update(arrays[-1].tobytes())
     total = len(arrays)
-    if out.exists():
-        shutil.rmtree(out)
-    tmp = out.with_name(out.name + ".creating")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    with writer_lock(out, "the dataset store"):
+        tmp = out.with_name(out.name + ".creating")
+        remove_scratch(tmp)
+        _write_imported(tmp, rows, arrays, mask, cell, layers, layer, digest)
+        swap_in(tmp, out)
+    return Dataset(out)
+
+
+def _write_imported(tmp, rows, arrays, mask, cell, layers, layer, digest) -> None:
+    total = len(arrays)
     group = zarr.open_group(str(tmp), mode="w")
     group.create_array("magnetization", data=np.stack(arrays), chunks=(1, 3, *arrays[0].shape[1:]))
     for name in ("D_J_per_m2", "Hz_T", "Hx_T"):
@@ -157,9 +219,11 @@ def import_ovf(rows: list[dict], out, *, overwrite: bool = False, layer: int = 0
         "git_commit": git_commit(),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "layout": LAYOUT_VERSION,
-        "cell_size_m": [float(c) for c in cell],
+        "cell_size_m": [float(cell[0]), float(cell[1]), float(cell[2]) * layers],
+        "ovf_layers": {"count": int(layers),
+                       "used": "single" if layer is None else layer if layer == "mean" else int(layer),
+                       "layer_thickness_m": float(cell[2])},
         "tessellation_seeds": [],
         "snapshots_per_run": 1,
     })
-    os.replace(tmp, out)
-    return Dataset(out)
+    record_digests(group)

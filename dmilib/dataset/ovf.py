@@ -211,6 +211,16 @@ def read_ovf(path: str | os.PathLike) -> OvfData:
     """
     with open(path, "rb") as stream:
         raw = stream.read()
+    try:
+        return _parse_ovf(raw, path)
+    except ValueError as error:
+        name = os.fspath(path)
+        if name in str(error):
+            raise
+        raise ValueError(f"{name}: {error}") from error
+
+
+def _parse_ovf(raw: bytes, path) -> OvfData:
     first, pos = _next_line(raw, 0)
     signature = " ".join(first.split()).lower()
     if signature == "# oommf ovf 2.0":
@@ -260,6 +270,9 @@ def read_ovf(path: str | os.PathLike) -> OvfData:
 def _check_single_line(name: str, text: str) -> None:
     if not isinstance(text, str) or "\n" in text or "\r" in text:
         raise ValueError(f"{name} must be a single-line string, got {text!r}")
+    if "##" in text:
+        # A reader cuts a header line at "##" (an OVF comment): the rest would be lost.
+        raise ValueError(f"{name} must not contain '##' (OVF starts a comment there), got {text!r}")
 
 
 def _next_line(raw: bytes, pos: int) -> tuple[str, int]:

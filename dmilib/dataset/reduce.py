@@ -11,14 +11,12 @@ without generating the data.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import zarr
 
-from .store import Dataset
+from .store import Dataset, check_replaceable, record_digests, remove_scratch, swap_in, writer_lock
 
 
 def block_average(m: np.ndarray, b: int) -> np.ndarray:
@@ -50,13 +48,18 @@ def reduce_store(source, destination, *, pixelation: int = 5, dtype: str = "floa
         raise ValueError(f"dtype must be 'float16' or 'float32', got {dtype!r}")
     source_dataset = Dataset(source)
     destination = Path(destination)
-    if destination.exists():
-        if not overwrite:
-            raise ValueError(f"{destination} exists; pass overwrite=True to replace it")
-        shutil.rmtree(destination)
-    tmp = destination.with_name(destination.name + ".creating")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    if destination.exists() and not overwrite:
+        raise ValueError(f"{destination} exists; pass overwrite=True to replace it")
+    check_replaceable(destination)
+    with writer_lock(destination, "the dataset store"):
+        tmp = destination.with_name(destination.name + ".creating")
+        remove_scratch(tmp)
+        _write_reduced(source_dataset, tmp, source, pixelation, dtype)
+        swap_in(tmp, destination)
+    return Dataset(destination)
+
+
+def _write_reduced(source_dataset: Dataset, tmp: Path, source, pixelation: int, dtype: str) -> None:
     src = source_dataset.group
     group = zarr.open_group(str(tmp), mode="w")
     mask = block_average(source_dataset.mask.astype(np.float32), pixelation) > 0
@@ -69,7 +72,7 @@ def reduce_store(source, destination, *, pixelation: int = 5, dtype: str = "floa
         block = block_average(src["magnetization"][start:stop], pixelation) * mask
         target[start:stop] = block.astype(dtype)
     for name in src.array_keys():
-        if name in ("magnetization", "mask", "ku_maps"):
+        if name in ("magnetization", "mask", "ku_maps", "run_digest"):
             continue
         group.create_array(name, data=src[name][:])
     group.create_array("mask", data=mask)
@@ -82,5 +85,4 @@ def reduce_store(source, destination, *, pixelation: int = 5, dtype: str = "floa
                              "dtype": dtype, "source": str(Path(source))}
     attrs["preset"] = f"{attrs.get('preset', 'unknown')}-b{pixelation}"
     group.attrs.update(attrs)
-    os.replace(tmp, destination)
-    return Dataset(destination)
+    record_digests(group)

@@ -19,6 +19,8 @@ array                  shape, dtype         meaning
 ``failure_reason``     (R, 256) u1          why a run failed: UTF-8 bytes, zero-padded
 ``run_iterations``     (R,) i8              minimizer iterations spent on the run
 ``run_seconds``        (R,) f4              wall time per run (its batch's time / batch size)
+``run_digest``         (R, 32) u1           SHA-256 of the run's magnetization, valid and
+                                            residual_T values, written after them
 ``mask``               (H, W) bool          cells of the disk
 ``ku_maps``            (T, H, W) f4         Ku (J/m^3) of each tessellation in
                                             ``attrs["tessellation_seeds"]`` order
@@ -28,16 +30,27 @@ Attributes: ``config`` (every parameter), ``parameters_hash``, ``preset``, ``dmi
 ``git_commit``, ``created``, ``layout`` (this table's version), ``cell_size_m``,
 ``tessellation_seeds``, ``snapshots_per_run``, and after a generation ``timing``.
 
-A run's samples are written before its ``valid`` flags and its ``run_status``; a run is
-"done" only once its status chunk is written, so an interruption at any moment leaves at
-worst a pending run whose samples are rewritten on resume.
+A run's samples are written before its ``valid`` flags, its digest and its ``run_status``; a
+run is "done" only once its status chunk is written, so an interruption at any moment leaves
+at worst a pending run whose samples are rewritten on resume. Magnetization chunks carry a
+CRC-32C checksum (a standard Zarr v3 codec) and every finished run a SHA-256 digest: a
+deleted, truncated or altered chunk is reported by run (:func:`damaged_runs`) and the same
+``dmilib generate`` command recomputes it, instead of a missing chunk reading as zeros.
+
+One process writes a store at a time: :func:`writer_lock` holds ``<store>.lock`` (beside the
+store, an OS lock released when the process ends, even by kill -9) and records the owner's
+pid and host in ``<store>.lock.owner`` for the message a second writer gets.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import hashlib
+import json
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -51,6 +64,154 @@ from .protocol import RunOutcome, anisotropy_maps
 LAYOUT_VERSION = 1
 PENDING, DONE, FAILED = 0, 1, 2
 REASON_BYTES = 256
+DIGEST_BYTES = 32
+
+
+class StoreBusyError(ValueError):
+    """Another process holds the writer lock of a store or run folder."""
+
+
+def _owner_text(owner_path: Path) -> str:
+    try:
+        owner = json.loads(owner_path.read_text())
+        return f"pid {owner['pid']} on host {owner['host']}, since {owner['since']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "owner not recorded"
+
+
+@contextlib.contextmanager
+def writer_lock(path, what: str = "store"):
+    """Hold the writer lock of ``path`` (a store or a run folder) for the ``with`` block.
+
+    The lock is ``<path>.lock`` beside ``path`` (an OS file lock via ``filelock``: the
+    operating system releases it when the holder ends, so a killed writer leaves no stale
+    lock); the holder's pid, host and start time go to ``<path>.lock.owner``. Raises
+    :class:`StoreBusyError` (a ValueError) at once when another process holds it.
+    """
+    from filelock import FileLock, Timeout
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(path.name + ".lock")
+    owner_path = path.with_name(path.name + ".lock.owner")
+    lock = FileLock(str(lock_path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise StoreBusyError(f"another process is writing {what} {path} ({_owner_text(owner_path)}); wait for it "
+                             "to finish (or stop it), then rerun this command") from None
+    try:
+        owner = {"pid": os.getpid(), "host": socket.gethostname(),
+                 "since": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+        owner_path.write_text(json.dumps(owner) + "\n")
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            owner_path.unlink()
+        lock.release()
+
+
+def is_dmilib_store(path) -> bool:
+    """True when ``path`` is a folder holding a dmilib dataset store (a Zarr group with its attributes).
+
+    Only ``zarr.json`` is read, as JSON; nothing else of the folder is touched.
+    """
+    path = Path(path)
+    meta = path / "zarr.json"
+    if not (path.is_dir() and meta.is_file()):
+        return False
+    try:
+        data = json.loads(meta.read_text())
+    except (OSError, ValueError):
+        return False
+    attrs = data.get("attributes") if isinstance(data, dict) else None
+    return data.get("node_type") == "group" and isinstance(attrs, dict) and "parameters_hash" in attrs
+
+
+def check_replaceable(path) -> None:
+    """Raise ValueError unless ``path`` is absent or a dmilib store (the only thing dmilib replaces)."""
+    path = Path(path)
+    if path.exists() and not is_dmilib_store(path):
+        kind = "a file" if path.is_file() else "a folder" if path.is_dir() else "something"
+        raise ValueError(f"{path} exists and is {kind}, not a dmilib dataset store; dmilib replaces only its own "
+                         "stores (--overwrite): choose another --out, or move it away yourself")
+
+
+def remove_scratch(path) -> None:
+    """Delete a half-made store dmilib left (``<store>.creating`` / ``.new``); refuse anything else."""
+    path = Path(path)
+    if not path.exists():
+        return
+    if path.is_dir() and (path / "zarr.json").is_file():
+        shutil.rmtree(path)
+        return
+    raise ValueError(f"{path} is in the way and is not a Zarr store dmilib left behind; move it away yourself")
+
+
+def swap_in(new, out) -> None:
+    """Move the complete store ``new`` to ``out``, replacing the dmilib store there (if any).
+
+    The old store is deleted only after the new one has its name.
+    """
+    new, out = Path(new), Path(out)
+    if not out.exists():
+        os.replace(new, out)
+        return
+    check_replaceable(out)
+    old = out.with_name(out.name + ".replaced")
+    remove_scratch(old)
+    os.replace(out, old)
+    os.replace(new, out)
+    shutil.rmtree(old)
+
+
+def run_digest(magnetization: np.ndarray, valid: np.ndarray, residual_T: np.ndarray, dtype) -> np.ndarray:
+    """SHA-256 of a run's stored values as 32 uint8 (magnetization in the store's dtype)."""
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(magnetization, dtype=np.dtype(dtype).newbyteorder("<")).tobytes())
+    digest.update(np.ascontiguousarray(valid, dtype=bool).tobytes())
+    digest.update(np.ascontiguousarray(residual_T, dtype="<f4").tobytes())
+    return np.frombuffer(digest.digest(), np.uint8).copy()
+
+
+def record_digests(group: zarr.Group) -> None:
+    """Write ``run_digest`` for every run from the stored values (imported and reduced stores)."""
+    runs = group["run_status"].shape[0]
+    snapshots = int(group.attrs["snapshots_per_run"])
+    digests = np.zeros((runs, DIGEST_BYTES), np.uint8)
+    for run in range(runs):
+        block = slice(run * snapshots, (run + 1) * snapshots)
+        digests[run] = run_digest(group["magnetization"][block], group["valid"][block], group["residual_T"][block],
+                                  group["magnetization"].dtype)
+    group.create_array("run_digest", data=digests, chunks=(1, DIGEST_BYTES))
+
+
+def damaged_runs(group: zarr.Group) -> dict[int, str]:
+    """Finished runs whose stored values do not match what was written: run -> reason.
+
+    Reads every finished run once. With ``run_digest`` (stores of this version) the run's
+    values must hash to it; older stores are checked for unreadable chunks and for valid
+    samples that read as all zeros (a deleted chunk reads as the fill value).
+    """
+    status = group["run_status"][:]
+    snapshots = int(group.attrs["snapshots_per_run"])
+    digests = group["run_digest"][:] if "run_digest" in group.array_keys() else None
+    magnetization = group["magnetization"]
+    damaged = {}
+    for run in np.flatnonzero(status != PENDING):
+        run = int(run)
+        block = slice(run * snapshots, (run + 1) * snapshots)
+        try:
+            m, valid, residual = magnetization[block], group["valid"][block], group["residual_T"][block]
+        except Exception as error:  # a damaged chunk fails in the codec (zstd, crc32c), with many types
+            damaged[run] = f"a chunk cannot be read ({type(error).__name__}: {error})"
+            continue
+        if digests is not None:
+            if not np.array_equal(run_digest(m, valid, residual, magnetization.dtype), digests[run]):
+                damaged[run] = "its data differ from the digest written with them (a chunk was deleted or altered)"
+        elif np.any(valid & ~np.any(m.reshape(snapshots, -1) != 0, axis=1)):
+            damaged[run] = "a valid sample reads as all zeros (its chunk is missing)"
+    return damaged
 
 
 def encode_reason(reason: str) -> np.ndarray:
@@ -83,13 +244,18 @@ def git_commit() -> str:
 def create_or_open(path, config: DatasetConfig, *, overwrite: bool = False) -> zarr.Group:
     """Create the store for ``config`` or reopen a compatible one for resuming.
 
-    Raises ValueError when ``path`` holds a store made with other parameters (or something
-    that is not a dmilib store), unless ``overwrite`` is True, which deletes it first.
+    Raises ValueError when ``path`` holds a store made with other parameters, unless
+    ``overwrite`` is True, which deletes it first; anything that is not a dmilib store is
+    never deleted (ValueError). :func:`dmilib.dataset.generate` instead builds a replacement
+    beside the old store and swaps it in once complete.
     """
     path = Path(path)
     if path.exists() and overwrite:
+        check_replaceable(path)
         shutil.rmtree(path)
     if path.exists():
+        if not is_dmilib_store(path):
+            check_replaceable(path)
         try:
             group = zarr.open_group(str(path), mode="r+")
         except Exception as error:  # not a Zarr group at all
@@ -116,11 +282,12 @@ def _create(path: Path, config: DatasetConfig) -> zarr.Group:
     snapshots = config.snapshots_per_run
     total = len(runs) * snapshots
     tmp = path.with_name(path.name + ".creating")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    remove_scratch(tmp)
     group = zarr.open_group(str(tmp), mode="w")
+    # zstd as zarr's default, plus a CRC-32C per chunk so that a damaged chunk fails to read.
     group.create_array("magnetization", shape=(total, 3, *grid.shape), chunks=(1, 3, *grid.shape),
-                       dtype="float32", fill_value=0.0)
+                       dtype="float32", fill_value=0.0,
+                       compressors=[zarr.codecs.ZstdCodec(level=0, checksum=False), zarr.codecs.Crc32cCodec()])
     labels = np.repeat([d for d, _ in runs], snapshots)
     tessellation = np.repeat([t for _, t in runs], snapshots).astype(np.int32)
     fields_hz = np.tile(np.asarray(config.protocol.snapshot_Hz_T), len(runs))
@@ -140,6 +307,8 @@ def _create(path: Path, config: DatasetConfig) -> zarr.Group:
                        fill_value=0)
     group.create_array("run_iterations", shape=(len(runs),), chunks=(1,), dtype="int64", fill_value=0)
     group.create_array("run_seconds", shape=(len(runs),), chunks=(1,), dtype="float32", fill_value=np.nan)
+    group.create_array("run_digest", shape=(len(runs), DIGEST_BYTES), chunks=(1, DIGEST_BYTES), dtype="uint8",
+                       fill_value=0)
     group.create_array("mask", data=grid.mask)
     seeds = list(config.disorder.tessellation_seeds) if config.nonuniform_D_J_per_m2 else []
     ku = anisotropy_maps(config, seeds, grid).astype(np.float32) if seeds else np.zeros((0, *grid.shape), np.float32)
@@ -172,17 +341,27 @@ def pending_runs(group: zarr.Group, *, retry_failed: bool = False) -> list[int]:
 
 
 def write_run(path, outcome: RunOutcome, snapshots_per_run: int) -> None:
-    """Write one run's samples, then its flags, then mark it done or failed (in that order)."""
+    """Write one run's samples, then its flags and digest, then mark it done or failed (in that order)."""
     group = zarr.open_group(str(path), mode="r+")
     start = outcome.run * snapshots_per_run
     block = slice(start, start + snapshots_per_run)
+    array = group["magnetization"]
     if outcome.ok:
-        group["magnetization"][block] = outcome.snapshots
-    group["residual_T"][block] = outcome.residual_T
-    group["valid"][block] = np.full(snapshots_per_run, outcome.ok)
+        m = np.asarray(outcome.snapshots)
+    else:
+        # Zeros (the fill value: no chunk is stored) also clear what an attempt interrupted
+        # before its status left, so the digest below describes the stored block.
+        m = np.zeros((snapshots_per_run, *array.shape[1:]), array.dtype)
+    valid = np.full(snapshots_per_run, outcome.ok)
+    residual = np.broadcast_to(np.asarray(outcome.residual_T, np.float32), (snapshots_per_run,))
+    array[block] = m
+    group["residual_T"][block] = residual
+    group["valid"][block] = valid
     group["failure_reason"][outcome.run] = encode_reason(outcome.reason)
     group["run_iterations"][outcome.run] = outcome.iterations
     group["run_seconds"][outcome.run] = outcome.seconds
+    if "run_digest" in group.array_keys():
+        group["run_digest"][outcome.run] = run_digest(m, valid, residual, array.dtype)
     group["run_status"][outcome.run] = DONE if outcome.ok else FAILED
 
 
@@ -199,9 +378,12 @@ class Dataset:
         self.path = Path(path)
         if not self.path.exists():
             raise ValueError(f"dataset store {self.path} does not exist (generate it with `dmilib generate`)")
-        self.group = zarr.open_group(str(self.path), mode="r")
-        if "parameters_hash" not in self.group.attrs:
-            raise ValueError(f"{self.path} is not a dmilib dataset store")
+        if not is_dmilib_store(self.path):
+            raise ValueError(f"{self.path} is not a dmilib dataset store (no Zarr group with dmilib attributes)")
+        try:
+            self.group = zarr.open_group(str(self.path), mode="r")
+        except Exception as error:  # zarr reports a damaged store with many exception types
+            raise ValueError(f"dataset store {self.path} cannot be opened ({type(error).__name__}: {error})") from error
         config = self.group.attrs.get("config")
         #: The generating configuration; None for stores imported from other tools.
         self.config = None if config is None else config_from_dict(dict(config))
@@ -233,15 +415,45 @@ class Dataset:
     def run_status(self) -> np.ndarray:
         return self.group["run_status"][:]
 
+    def _damaged(self, index: int, why: str) -> ValueError:
+        snapshots = int(self.group.attrs.get("snapshots_per_run", 1))
+        return ValueError(f"dataset store {self.path}: sample {index} (run {index // snapshots}) {why}; the store is "
+                          "damaged: rerun the same `dmilib generate` command to recompute the run (imported or "
+                          "reduced stores: make them again)")
+
+    def _read(self, index: int) -> np.ndarray:
+        try:
+            return self.group["magnetization"][index]
+        except Exception as error:  # zstd / crc32c report a damaged chunk with many exception types
+            raise self._damaged(index, f"cannot be read ({type(error).__name__}: {error})") from error
+
     def magnetization(self, indices=None) -> np.ndarray:
         """Magnetization ``(n, 3, H, W)`` as float32 of the samples ``indices`` (default: all).
 
         Reduced copies store float16; they are widened here so callers see one dtype.
+        Raises ValueError naming the sample and its run for a chunk that cannot be read or a
+        valid sample that reads as all zeros (its chunk was deleted).
         """
         array = self.group["magnetization"]
         if indices is None:
-            return array[:].astype(np.float32, copy=False)
-        return np.stack([array[int(i)] for i in np.atleast_1d(indices)]).astype(np.float32, copy=False)
+            indices = np.arange(len(self))
+            try:
+                out = array[:].astype(np.float32, copy=False)
+            except Exception:
+                out = np.stack([self._read(int(i)) for i in indices]).astype(np.float32, copy=False)
+        else:
+            indices = np.atleast_1d(indices)
+            out = np.stack([self._read(int(i)) for i in indices]).astype(np.float32, copy=False)
+        valid = self.valid[indices] if len(indices) else np.zeros(0, bool)
+        empty = valid & ~np.any(out.reshape(len(out), -1) != 0, axis=1)
+        if np.any(empty):
+            raise self._damaged(int(np.asarray(indices)[np.argmax(empty)]), "is marked valid but reads as all zeros "
+                                "(its chunk is missing)")
+        return out
+
+    def damaged_runs(self) -> dict[int, str]:
+        """Finished runs whose stored data are damaged: run -> reason (see :func:`damaged_runs`)."""
+        return damaged_runs(self.group)
 
     def select(self, *, valid_only: bool = True, D=None, Hz_T=None, tessellation=None) -> np.ndarray:
         """Indices of samples matching the given label values (within 1e-9)."""

@@ -17,7 +17,9 @@ apply ``Degradation.from_dict`` of it to a raw image to get the model's input),
 output divided by ``model_unit_scale`` is D in J/m^2), ``split`` (description,
 ``train_samples`` and ``test_samples`` as ``[dataset_index, sample_index]`` pairs),
 ``seeds`` (completed, ascending), ``epochs``, ``batch_size``, ``learning_rate`` and
-``models``: ``{"<seed>": {"file": "seed_00.keras", "cnn": metrics, "ridge": metrics}}``.
+``models``: ``{"<seed>": {"file": "seed_00.keras", "sha256": "...", "cnn": metrics, "ridge": metrics}}``
+(``sha256``: the model file's SHA-256, checked on load, so a model file from another run
+swapped in is refused; runs written before it was recorded load without the check).
 
 This module's API (:func:`load_run`, :class:`LoadedRun`) is what ``dmilib predict`` is
 built on; it is kept stable. Loading never unpickles: each model file is checked to be a
@@ -26,6 +28,7 @@ zip holding ``config.json`` before ``keras.saving.load_model(..., safe_mode=True
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from dataclasses import dataclass
@@ -42,6 +45,15 @@ RUN_FILE = "run.json"
 def model_file_name(seed: int) -> str:
     """File name of the model trained with ``seed`` (``seed_00.keras``)."""
     return f"seed_{int(seed):02d}.keras"
+
+
+def file_sha256(path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def check_keras_archive(path) -> None:
@@ -168,7 +180,8 @@ def load_run(path) -> LoadedRun:
     ------
     ValueError
         If ``run.json`` is missing, unreadable or of a newer layout; if no seed is
-        complete; if a listed model file is missing or is not a Keras archive (a zip
+        complete; if a listed model file is missing, differs from the SHA-256 recorded in
+        ``run.json``, or is not a Keras archive (a zip
         holding ``config.json``; checked before Keras opens it, and the model is loaded
         with ``safe_mode=True``, so nothing is ever unpickled).
     """
@@ -190,6 +203,11 @@ def load_run(path) -> LoadedRun:
         if Path(file_name).name != file_name:
             raise ValueError(f"{folder / RUN_FILE}: model file name {file_name!r} must not contain a folder")
         check_keras_archive(model_path)
+        expected = entries[str(seed)].get("sha256")
+        if expected is not None and file_sha256(model_path) != expected:
+            raise ValueError(f"{model_path}: its SHA-256 differs from the one {RUN_FILE} recorded when it was "
+                             "trained (the file was replaced or altered); refusing to load it: put back the "
+                             "run's own file or retrain with the same `dmilib train` command into a new folder")
         models.append(keras.saving.load_model(model_path, safe_mode=True))
     degradation = Degradation.from_dict(dict(info["degradation"]))
     return LoadedRun(path=folder, models=models, seeds=seeds, info=info, degradation=degradation)

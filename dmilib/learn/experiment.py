@@ -38,7 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifacts import RUN_FILE, RUN_LAYOUT, model_file_name, read_run_info
+from ..dataset.store import writer_lock
+from .artifacts import RUN_FILE, RUN_LAYOUT, file_sha256, model_file_name, read_run_info
 from .baseline import degraded_shape_features, fit_ridge
 from .model import DEFAULT_LEARNING_RATE, LABEL_NAME, LABEL_SCALE
 from .splits import DEFAULT_TEST_FRACTION, SPLIT_NAMES, SUBSET_NAMES, make_split, subset_mask
@@ -288,7 +289,7 @@ def _format_json(value, depth: int = 0) -> str:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".partial")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     tmp.write_text(_format_json(data) + "\n")
     os.replace(tmp, path)
 
@@ -309,7 +310,7 @@ def _row(base: dict, model: str, seed: int, metrics: dict) -> dict:
 
 
 def _write_results(path: Path, rows: list[dict]) -> None:
-    tmp = path.with_name(path.name + ".partial")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     with open(tmp, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=RESULT_COLUMNS)
         writer.writeheader()
@@ -360,13 +361,13 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
     ------
     ValueError
         For an invalid configuration, too few samples, a split with an empty side, or an
-        ``out_dir`` holding a run of another configuration.
+        ``out_dir`` holding a run of another configuration; StoreBusyError (a ValueError)
+        while another process trains into ``out_dir``.
     """
     import keras
-    from tqdm.auto import tqdm
 
     from ..dataset.store import git_commit
-    from .model import build_cnn, fit_cnn, normalization_statistics, parameter_count, predict
+    from .model import parameter_count
 
     config.validate()
     out = Path(out_dir)
@@ -453,6 +454,19 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
         _write_results(out / "results.csv", rows)
 
     out.mkdir(parents=True, exist_ok=True)
+    with writer_lock(out, "the run folder"):
+        _train_seeds(config, out, info, completed, flush, pool, split, degradation, y_train, y_test, train_label_mean,
+                     x_test, f_test, noisy_training, name, progress)
+    return [_row(base, model, seed, info["models"][str(seed)][model]) for seed in config.seeds for model in MODELS]
+
+
+def _train_seeds(config, out, info, completed, flush, pool, split, degradation, y_train, y_test, train_label_mean,
+                 x_test, f_test, noisy_training, name, progress) -> None:
+    import keras
+    from tqdm.auto import tqdm
+
+    from .model import build_cnn, fit_cnn, normalization_statistics, predict
+
     cached_train = None
     bar = tqdm(config.seeds, desc=f"train {name}", unit="seed", disable=not progress)
     for seed in bar:
@@ -488,9 +502,10 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
                    normalization_mean=mean, normalization_variance=variance, n_train_images=int(x_train.shape[0]),
                    train_noise_seed=train_noise_seed, test_predictions_mJ_per_m2=test_pred.astype(float).tolist())
         file_name = model_file_name(seed)
-        tmp = out / f".{file_name}.partial.keras"
+        tmp = out / f".{file_name}.{os.getpid()}.partial.keras"
         model.save(tmp)
         os.replace(tmp, out / file_name)
+        model_sha256 = file_sha256(out / file_name)
 
         start = time.perf_counter() - features_s
         source_image = np.repeat(np.arange(split.train.size), copies)  # the layout of y_train_images
@@ -499,12 +514,11 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
         ridge = _metrics(y_train_images, ridge_train, y_test, ridge_test, train_label_mean)
         ridge.update(ridge_extra, wall_s=time.perf_counter() - start,
                      test_predictions_mJ_per_m2=ridge_test.astype(float).tolist())
-        info["models"][str(seed)] = {"file": file_name, "cnn": cnn, "ridge": ridge}
+        info["models"][str(seed)] = {"file": file_name, "sha256": model_sha256, "cnn": cnn, "ridge": ridge}
         flush()
         bar.set_postfix(test_mae=f"{cnn['test_mae']:.3f}")
         keras.backend.clear_session()
     flush()
-    return [_row(base, model, seed, info["models"][str(seed)][model]) for seed in config.seeds for model in MODELS]
 
 
 def _now() -> str:
