@@ -171,7 +171,9 @@ def find_bubbles(image, pixel_size_m: float, polarity: str = "auto") -> BubbleSe
     pixel_size_m = float(pixel_size_m)
     constant = bool(np.ptp(array) == 0.0)
     smooth = ndimage.gaussian_filter(array, SMOOTHING_PX, mode="nearest")
-    if polarity == "auto":
+    if polarity == "auto" and constant:
+        chosen, rule = "dark", "auto: no contrast, the training polarity (dark) kept"
+    elif polarity == "auto":
         border = _border(smooth)
         dark, bright = float(np.mean(border < 0)), float(np.mean(border > 0))
         chosen = "bright" if bright < dark else "dark"
