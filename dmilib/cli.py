@@ -145,11 +145,12 @@ def _add_predict_parser(commands) -> None:
                       help="pixel size in nm of .npy/.png/.tif images (.ovf files carry their own)")
     pred.add_argument("--component", choices=["mx", "my", "mz"],
                       help="component shown by scalar (camera) images; polar Kerr: mz")
-    pred.add_argument("--Hz-mT", dest="Hz_mT", type=float, nargs="+", metavar="MT",
-                      help="applied mu0 Hz in mT: one value, or one per image (required by a run trained with "
-                           "--fields)")
-    pred.add_argument("--Hx-mT", dest="Hx_mT", type=float, nargs="+", metavar="MT",
-                      help="applied in-plane mu0 Hx in mT: one value, or one per image")
+    # Repeated options rather than nargs="+", which would swallow the image paths that follow.
+    pred.add_argument("--Hz-mT", dest="Hz_mT", type=float, action="append", metavar="MT",
+                      help="applied mu0 Hz in mT: once for every image, or repeated once per image in order "
+                           "(required by a run trained with --fields)")
+    pred.add_argument("--Hx-mT", dest="Hx_mT", type=float, action="append", metavar="MT",
+                      help="applied in-plane mu0 Hx in mT: once, or repeated once per image")
     pred.add_argument("--series", action="store_true",
                       help="the images are one bubble at several fields: print one D (mean of the per-image "
                            "predictions) with the interval calibrated on series")

@@ -789,6 +789,9 @@ def _prepare(image: InputImage, run, notes: list, flags: list, polarity: str) ->
                                          f"{image.pixel_size_m / model_pixel:.2g} x the model's {_nm(model_pixel)} "
                                          "nm: the image was interpolated and holds less detail than the training "
                                          "images"))
+    if "constant" not in flag_codes(flags):  # an array made in memory was not checked on reading
+        _constant_flag(np.asarray(image.array if image.kind == "scalar" else image.array[2]), flags,
+                       "m_z" if image.kind == "vector" else str(image.component))
     grid = _training_grid(run) if image.kind == "vector" else None
     if grid is not None:
         cell = _training_cell_size_m(run)
