@@ -346,3 +346,26 @@ def test_cli_json_flags_strict_and_omf(run, quick_dataset_path, tmp_path, capsys
         with pytest.raises(SystemExit) as exit_info:
             main(bad)
         assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_reliability_plot_and_study_summary_read_run_json(run):
+    from dmilib.learn.kerr_study import study_configs, summarize_run
+    from dmilib.learn.report import plot_reliability
+
+    conformal = run.info["conformal"]
+    figure = plot_reliability({"fields": run.path})
+    (axes,) = figure.axes
+    curve = [line for line in axes.lines if line.get_label().startswith("fields")][0]
+    finite = [p for p in conformal["reliability"] if p["half_width"] is not None]
+    # With 10 calibration images the 95 % rank ceil(11 * 0.95) = 11 exceeds n: no finite interval, no point.
+    assert conformal["n_calibration_images"] == 10 and len(finite) == 5
+    np.testing.assert_allclose(curve.get_ydata(), [p["coverage"] for p in finite])
+    summary = summarize_run(run.path)
+    assert summary["ensemble_test_mae_mJ_per_m2"] == pytest.approx(run.info["ensemble"]["test_mae_mJ_per_m2"])
+    assert summary["interval_90"]["test_coverage"] == conformal["test_coverage"]
+    assert summary["series"]["size"] == 5
+    configs = study_configs("store.zarr", seeds=2)
+    assert configs["mz_fields"].fields and not configs["mz_image"].fields
+    assert configs["mz_fields"].degradation.blur_fwhm_m == pytest.approx(300e-9)
+    assert configs["mz_fields"].degradation.pixel_size_m == pytest.approx(35e-9)
+    assert configs["mz_image"].split == "grouped" and configs["mz_image"].calibration_fraction > 0

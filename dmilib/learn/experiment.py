@@ -660,10 +660,12 @@ def _ensemble_summary(info: dict, split_seed: int) -> dict:
             "quantile_level": min(1.0, math.ceil(round((n + 1) * (1 - DEFAULT_ALPHA), 9)) / n),
             "half_width_mJ_per_m2": finite(half_width),
             "calibration_residuals_mJ_per_m2": np.sort(cal_residuals).tolist(),
-            "test_coverage": coverage(test_residuals, half_width), "n_test_images": int(test_residuals.size),
+            "test_coverage": coverage(test_residuals, half_width) if np.isfinite(half_width) else None,
+            "n_test_images": int(test_residuals.size),
             "n_test_runs": int(np.unique(test_groups).size),
             "test_residuals_mJ_per_m2": test_residuals.tolist(),
-            "reliability": [dict(r, half_width=finite(r["half_width"]))
+            "reliability": [dict(r, half_width=finite(r["half_width"]),
+                                 coverage=r["coverage"] if np.isfinite(r["half_width"]) else None)
                             for r in reliability(cal_residuals, test_residuals)],
         }
     # Field series: the same runs, several images of one bubble, one D per series.
@@ -680,7 +682,7 @@ def _ensemble_summary(info: dict, split_seed: int) -> dict:
                 q = conformal_quantile(cal_series, DEFAULT_ALPHA)
                 entry.update(n_calibration_series=int(cal_series.size), half_width_mJ_per_m2=finite(q),
                              calibration_residuals_mJ_per_m2=np.sort(cal_series).tolist(),
-                             test_coverage=coverage(test_series, q) if test_series.size else None)
+                             test_coverage=coverage(test_series, q) if test_series.size and np.isfinite(q) else None)
         sizes[str(size)] = entry
     out["series"] = {"rule": "D of a series = mean over its images of the per-image ensemble means (each image "
                              "with its own fields when the model takes them); one series of each size drawn per "

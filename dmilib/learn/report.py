@@ -267,12 +267,14 @@ def plot_reliability(runs: dict):
         conformal = info.get("conformal")
         if not conformal:
             raise ValueError(f"run {label!r} has no calibration (train it with calibration_fraction > 0)")
-        points = conformal["reliability"]
+        # A coverage is None where the calibration set is too small for that level (infinite interval).
+        points = [p for p in conformal["reliability"] if p["coverage"] is not None]
         nominal = [p["nominal"] for p in points]
         measured = [p["coverage"] for p in points]
         line, = axes.plot(nominal, measured, "o-",
                           label=f"{label} ({conformal['n_test_images']} test images, "
                                 f"{conformal['n_calibration_images']} calibration)")
-        axes.plot([0.9], [conformal["test_coverage"]], "o", ms=12, mfc="none", color=line.get_color())
+        if conformal["test_coverage"] is not None:
+            axes.plot([0.9], [conformal["test_coverage"]], "o", ms=12, mfc="none", color=line.get_color())
     axes.legend(loc="lower right", fontsize="small")
     return figure
