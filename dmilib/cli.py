@@ -76,11 +76,33 @@ def _train(args) -> int:
     config = ExperimentConfig(dataset_paths=tuple(args.dataset), subset=args.subset, split=args.split,
                               split_seed=args.split_seed, test_fraction=args.test_fraction, degradation=degradation,
                               seeds=tuple(range(args.seeds)), epochs=args.epochs, batch_size=args.batch_size,
-                              learning_rate=args.learning_rate, name=args.name)
+                              learning_rate=args.learning_rate, name=args.name, fields=args.fields,
+                              calibration_fraction=args.calibration_fraction)
     rows = run_experiment(config, args.out, progress=not args.quiet)
     print(format_summary(summarize(rows)))
     print(f"(MAE in mJ/m^2, mean ± std over seeds; results in {args.out}/results.csv, models and run.json beside it)")
+    _print_calibration(args.out)
     return 0
+
+
+def _print_calibration(out) -> None:
+    """The ensemble's test MAE and, for a calibrated run, the 90 % interval and its measured coverage."""
+    from .learn.artifacts import read_run_info
+
+    info = read_run_info(out)
+    ensemble, conformal = info.get("ensemble") or {}, info.get("conformal")
+    if ensemble:
+        print(f"ensemble of {len(ensemble['seeds'])} seed(s): test MAE {ensemble['test_mae_mJ_per_m2']:.4f} mJ/m^2")
+    if conformal:
+        half = conformal["half_width_mJ_per_m2"]
+        shown = "unbounded (too few calibration images)" if half is None else f"± {half:.4f} mJ/m^2"
+        print(f"90% split-conformal interval: {shown} from {conformal['n_calibration_images']} images of "
+              f"{conformal['n_calibration_runs']} calibration run(s); coverage on {conformal['n_test_images']} test "
+              f"images of {conformal['n_test_runs']} run(s): {conformal['test_coverage']:.1%}")
+
+
+STRICT_EXIT = 3
+"""Exit status of ``dmilib predict --strict`` when any prediction carries a flag."""
 
 
 def _predict(args) -> int:
@@ -93,29 +115,63 @@ def _predict(args) -> int:
         if not (math.isfinite(args.pixel_size_nm) and args.pixel_size_nm > 0):
             raise ValueError(f"--pixel-size-nm must be a number > 0 (nanometres), got {args.pixel_size_nm}")
         pixel_size_m = args.pixel_size_nm * 1e-9
-    predictions = predict(args.images, args.model, pixel_size_m=pixel_size_m, component=args.component)
+    try:
+        predictions = predict(args.images, args.model, pixel_size_m=pixel_size_m, component=args.component,
+                              Hz_mT=args.Hz_mT, Hx_mT=args.Hx_mT, polarity=args.polarity, levels=args.levels,
+                              series=args.series)
+    except ValueError as error:
+        # Name the command-line options instead of the Python arguments.
+        message = str(error)
+        for python, option in (("Hz_mT", "--Hz-mT"), ("Hx_mT", "--Hx-mT"), ("levels (black, white)", "--levels")):
+            message = message.replace(python, option)
+        raise ValueError(message) from error
     if args.json:
         print(json.dumps([p.to_dict() for p in predictions], indent=2))
-        return 0
-    for prediction in predictions:
-        print(format_prediction(prediction))
-        if not args.quiet:
-            for note in prediction.notes:
-                print(f"note: {prediction.path}: {note}", file=sys.stderr)
+    else:
+        for prediction in predictions:
+            print(format_prediction(prediction))
+            if not args.quiet:
+                for note in prediction.notes:
+                    print(f"note: {prediction.path}: {note}", file=sys.stderr)
+    flagged = sum(len(p.flags) for p in predictions)
+    if args.strict and flagged:
+        print(f"dmilib predict: {flagged} flag(s) raised; --strict makes any flag an error", file=sys.stderr)
+        return STRICT_EXIT
     return 0
 
 
 def _add_predict_parser(commands) -> None:
     pred = commands.add_parser("predict", help="infer D from image(s) of a bubble with a trained run",
-                               description="Infer D (ensemble mean ± std over the run's seeds) from .ovf/.npy "
-                                           "magnetizations or .png/.tif Kerr images; one line per image.")
+                               description="Infer D (ensemble mean over the run's seeds, with its calibrated 90%% "
+                                           "interval) from .ovf/.omf/.npy magnetizations or .png/.tif Kerr images; "
+                                           "one line per image, then one 'flag:' line per thing the model has never "
+                                           "seen (no bubble, several bubbles, bubble at the edge, size, pixel or "
+                                           "blur outside the training range, ...). With flags the exit status is "
+                                           "0, or 3 with --strict.")
     pred.add_argument("--model", required=True, metavar="RUN", help="run folder written by `dmilib train`")
-    pred.add_argument("images", nargs="+", metavar="IMAGE", help=".ovf, .npy, .png, .tif or .tiff file(s)")
+    pred.add_argument("images", nargs="+", metavar="IMAGE",
+                      help=".ovf, .omf, .npy, .png, .tif or .tiff file(s); a multi-page TIFF is one image per page")
     pred.add_argument("--pixel-size-nm", type=float,
                       help="pixel size in nm of .npy/.png/.tif images (.ovf files carry their own)")
     pred.add_argument("--component", choices=["mx", "my", "mz"],
                       help="component shown by scalar (camera) images; polar Kerr: mz")
-    pred.add_argument("--json", action="store_true", help="print the predictions as JSON (D in J/m^2)")
+    # Repeated options rather than nargs="+", which would swallow the image paths that follow.
+    pred.add_argument("--Hz-mT", dest="Hz_mT", type=float, action="append", metavar="MT",
+                      help="applied mu0 Hz in mT: once for every image, or repeated once per image in order "
+                           "(required by a run trained with --fields)")
+    pred.add_argument("--Hx-mT", dest="Hx_mT", type=float, action="append", metavar="MT",
+                      help="applied in-plane mu0 Hx in mT: once, or repeated once per image")
+    pred.add_argument("--series", action="store_true",
+                      help="the images are one bubble at several fields: print one D (mean of the per-image "
+                           "predictions) with the interval calibrated on series")
+    pred.add_argument("--polarity", default="auto", choices=["auto", "dark", "bright"],
+                      help="which grey level is the bubble (default auto: the phase covering less of the border)")
+    pred.add_argument("--levels", type=float, nargs=2, metavar=("BLACK", "WHITE"),
+                      help="camera grey levels of the film saturated to m = -1 and m = +1 (instead of the "
+                           "1st/99th percentiles)")
+    pred.add_argument("--strict", action="store_true", help=f"exit with status {STRICT_EXIT} when any flag is raised")
+    pred.add_argument("--json", action="store_true",
+                      help="print the predictions as JSON (D_mJ_per_m2, interval_90_mJ_per_m2, flags, ...)")
     pred.add_argument("--quiet", action="store_true", help="no notes on stderr")
     pred.set_defaults(handler=_predict)
 
@@ -176,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=30)
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--learning-rate", type=float, default=1e-3)
+    train.add_argument("--fields", action="store_true",
+                       help="train the field-conditioned CNN: the image and the applied mu0 Hz, mu0 Hx (predict then "
+                            "needs --Hz-mT and --Hx-mT)")
+    train.add_argument("--calibration-fraction", type=float, default=0.0, metavar="F",
+                       help="fraction of the training runs held out to calibrate the 90%% interval (needs --split "
+                            "grouped; default 0: no interval)")
     train.add_argument("--name", help="experiment name in the tables (default: the --out folder's name)")
     train.add_argument("--out", required=True, help="run folder to create or resume, e.g. results/mz_b10")
     train.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -4,7 +4,8 @@ A module fixture trains two small runs (component mz and all, pixelation 2, two 
 the shipped quick dataset; the tests feed them a held-out sample as .ovf and .npy, and
 Kerr-like .png/.tif images made from it with ``kerr_image``. No accuracy is asserted here
 (the learning tests cover that); the predictions must be finite, reproducible, equal to
-what training recorded for the same test sample, and the uncertainty the std over seeds.
+what training recorded for the same test sample, and the seed spread the std over seeds.
+The flags, fields, series and calibrated intervals are tested in test_infer_flags.py.
 """
 
 import json
@@ -27,15 +28,15 @@ from dmilib.cli import main  # noqa: E402
 from dmilib.dataset import Dataset  # noqa: E402
 from dmilib.dataset.interop import export_samples  # noqa: E402
 from dmilib.degrade import Degradation, kerr_image, pixelate, to_uint8  # noqa: E402
-from dmilib.infer import (InputImage, Prediction, format_prediction, predict, prepare_inputs,  # noqa: E402
-                          read_image)
+from dmilib.infer import (InputImage, Prediction, flag_codes, format_prediction, predict,  # noqa: E402
+                          prepare_inputs, read_image)
 from dmilib.learn.artifacts import load_run  # noqa: E402
 from dmilib.learn.experiment import ExperimentConfig, run_experiment  # noqa: E402
 
 EPOCHS = 12
 CELL_M = 17.5e-9  # quick_b5 cell size
 MODEL_PIXEL_M = 35e-9  # pixelation 2
-LINE = re.compile(r"^(\S+)  D = -?\d+\.\d{3} ± \d+\.\d{3} mJ/m²  \(2 models\)$")
+LINE = re.compile(r"^(\S+)  D = -?\d+\.\d{3} mJ/m²  no calibrated interval  \(2 models\)$")
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +84,12 @@ def sample(runs, quick_dataset_path, tmp_path_factory):
 def _check(prediction: Prediction, n_models: int = 2) -> None:
     per_model = np.array(prediction.per_model_J_per_m2)
     assert per_model.shape == (n_models,) and np.isfinite(per_model).all()
-    assert np.isfinite(prediction.D_J_per_m2) and np.isfinite(prediction.uncertainty_J_per_m2)
-    assert prediction.uncertainty_J_per_m2 >= 0
+    assert np.isfinite(prediction.D_J_per_m2) and np.isfinite(prediction.seed_spread_J_per_m2)
+    assert prediction.seed_spread_J_per_m2 >= 0
     assert prediction.D_J_per_m2 == pytest.approx(per_model.mean(), rel=1e-12, abs=1e-15)
-    assert prediction.uncertainty_J_per_m2 == pytest.approx(per_model.std(ddof=1), rel=1e-12, abs=1e-15)
+    assert prediction.seed_spread_J_per_m2 == pytest.approx(per_model.std(ddof=1), rel=1e-12, abs=1e-15)
+    # These runs have no calibration runs: no interval, and a flag that says so.
+    assert prediction.interval_90_J_per_m2 is None and "no_interval" in flag_codes(prediction.flags)
     assert prediction.n_models == n_models
 
 
@@ -102,6 +105,7 @@ def test_ovf_round_trip_equals_npy_and_training(runs, loaded, sample):
     assert from_ovf.input_pixel_size_m == pytest.approx(CELL_M)
     assert from_ovf.model_input_pixel_size_m == pytest.approx(MODEL_PIXEL_M)
     assert from_ovf.notes == []  # same grid as training: nothing resampled, cropped or padded
+    assert flag_codes(from_ovf.flags) == ["no_interval"]  # a held-out sample looks like the training images
 
     (from_npy,) = predict([sample["npy"]], loaded["mz"], pixel_size_m=CELL_M)
     assert abs(from_npy.D_J_per_m2 - from_ovf.D_J_per_m2) <= 1e-6 * max(abs(from_ovf.D_J_per_m2), 1e-3)
@@ -119,8 +123,8 @@ def test_ovf_round_trip_equals_npy_and_training(runs, loaded, sample):
     _check(with_all)
     assert with_all.component == "all"
     print(f"\nheld-out OVF: true D = {sample['D'] * 1e3:.3f} mJ/m²; "
-          f"{format_prediction(from_ovf).split('  ', 1)[1]} (mz); "
-          f"{format_prediction(with_all).split('  ', 1)[1]} (all)")
+          f"{format_prediction(from_ovf, flags=False).split('  ', 1)[1]} (mz); "
+          f"{format_prediction(with_all, flags=False).split('  ', 1)[1]} (all)")
 
 
 def test_vector_field_of_view_is_fitted(loaded, sample, tmp_path):
@@ -131,7 +135,7 @@ def test_vector_field_of_view_is_fitted(loaded, sample, tmp_path):
     notes = []
     np.testing.assert_array_equal(prepare_inputs(InputImage(padded, "vector", CELL_M, None, "pad"), run, notes),
                                   reference)
-    assert any("centre-cropped" in note for note in notes)
+    assert any("cropped to the training grid's" in note for note in notes)
     # A coarser vector image is interpolated to the training cells and still fits the model.
     coarse = pixelate(sample["m"], 2)
     notes = []
@@ -157,8 +161,8 @@ def test_kerr_png_and_tif(loaded, sample):
         assert any("from_camera" in note for note in prediction.notes)
     assert any("resampled" in note for note in tif.notes)
     assert not any("resampled" in note for note in png.notes)
-    print(f"\nKerr PNG: true D = {sample['D'] * 1e3:.3f} mJ/m²; {format_prediction(png).split('  ', 1)[1]}; "
-          f"TIFF: {format_prediction(tif).split('  ', 1)[1]}")
+    print(f"\nKerr PNG: true D = {sample['D'] * 1e3:.3f} mJ/m²; {format_prediction(png, flags=False).split('  ', 1)[1]}; "
+          f"TIFF: {format_prediction(tif, flags=False).split('  ', 1)[1]}")
 
 
 def test_scalar_field_of_view_is_fitted(loaded):
@@ -283,14 +287,15 @@ def test_damaged_model_files_are_refused(runs, sample, tmp_path):
 def test_cli_predict(runs, sample, capsys):
     assert main(["predict", "--model", str(runs["mz"]), str(sample["ovf"]), str(sample["png"]),
                  "--pixel-size-nm", "35", "--component", "mz"]) == 0
-    out = capsys.readouterr().out.strip().splitlines()
+    out = [line for line in capsys.readouterr().out.strip().splitlines() if not line.startswith("  flag: ")]
     assert len(out) == 2 and all(LINE.match(line) for line in out), out
     assert [LINE.match(line).group(1) for line in out] == [str(sample["ovf"]), str(sample["png"])]
 
     assert main(["predict", "--model", str(runs["mz"]), str(sample["ovf"]), "--json"]) == 0
     (record,) = json.loads(capsys.readouterr().out)
     assert record["n_models"] == 2 and record["seeds"] == [0, 1] and record["path"] == str(sample["ovf"])
-    assert record["uncertainty_J_per_m2"] == pytest.approx(np.std(record["per_model_J_per_m2"], ddof=1))
+    assert record["seed_spread_J_per_m2"] == pytest.approx(np.std(record["per_model_J_per_m2"], ddof=1))
+    assert record["D_mJ_per_m2"] == pytest.approx(1e3 * np.mean(record["per_model_J_per_m2"]))
 
 
 def test_cli_bad_inputs_exit_2(runs, sample, tmp_path, capsys):

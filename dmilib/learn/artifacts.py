@@ -147,18 +147,37 @@ class LoadedRun:
         """``(H, W, C)`` the models take."""
         return tuple(int(v) for v in self.info["input_shape"])
 
-    def predict_J_per_m2(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    @property
+    def uses_fields(self) -> bool:
+        """True when the models take the applied fields beside the image (``dmilib train --fields``)."""
+        return "fields" in ((self.info.get("model") or {}).get("inputs") or [])
+
+    def predict_J_per_m2(self, images: np.ndarray, batch_size: int = 64, *, fields_mT=None) -> np.ndarray:
         """D in J/m^2 predicted by every model for already-degraded ``images`` ``(N, H, W, C)``.
+
+        Parameters
+        ----------
+        fields_mT : array_like, shape (N, 2), optional
+            ``mu0 Hz, mu0 Hx`` in mT of each image; required by a run trained with fields
+            (:attr:`uses_fields`), ignored otherwise.
 
         Returns
         -------
         numpy.ndarray, shape (n_models, N)
-            Take the mean over axis 0 for the ensemble estimate, the std for its spread.
+            Take the mean over axis 0 for the ensemble estimate.
         """
         array = np.asarray(images, dtype=np.float32)
         if array.ndim != 4 or array.shape[1:] != self.input_shape:
             raise ValueError(f"images must have shape (N, {', '.join(map(str, self.input_shape))}), "
                              f"got {array.shape}")
+        if self.uses_fields:
+            if fields_mT is None:
+                raise ValueError(f"the models of {self.path} were trained with the applied fields as inputs: give "
+                                 "the fields of each image (mu0 Hz and mu0 Hx in mT; CLI: --Hz-mT and --Hx-mT)")
+            from .field_model import predict_field_cnn
+
+            return np.stack([predict_field_cnn(model, array, fields_mT, batch_size)
+                             for model in self.models]) / self.label_scale
         from .model import predict
 
         return np.stack([predict(model, array, batch_size) for model in self.models]) / self.label_scale

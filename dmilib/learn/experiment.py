@@ -31,6 +31,7 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from ..dataset.store import writer_lock
 from .artifacts import RUN_FILE, RUN_LAYOUT, file_sha256, model_file_name, read_run_info
 from .baseline import degraded_shape_features, fit_ridge
 from .model import DEFAULT_LEARNING_RATE, LABEL_NAME, LABEL_SCALE
-from .splits import DEFAULT_TEST_FRACTION, SPLIT_NAMES, SUBSET_NAMES, make_split, subset_mask
+from .splits import DEFAULT_TEST_FRACTION, SPLIT_NAMES, SUBSET_NAMES, grouped_split, make_split, subset_mask
 
 RESULT_COLUMNS = (
     "experiment", "dataset", "subset", "split", "component", "pixelation", "noise_sigma", "noise_copies", "model",
@@ -63,7 +64,7 @@ MODELS = ("cnn", "ridge")
 DEGRADE_CHUNK = 64
 """Images read and degraded at once (noise seeds are derived per chunk, so this is fixed)."""
 
-_TRAIN_NOISE, _TEST_NOISE, _SHUFFLE = 1, 2, 3
+_TRAIN_NOISE, _TEST_NOISE, _SHUFFLE, _CALIBRATION, _CALIBRATION_NOISE, _SERIES = 1, 2, 3, 4, 5, 6
 
 
 def _default_degradation():
@@ -102,6 +103,15 @@ class ExperimentConfig:
     learning_rate : float
     name : str or None
         Experiment name for the tables; default: the output folder's name.
+    fields : bool
+        Train the field-conditioned CNN (:mod:`dmilib.learn.field_model`: the image and the
+        applied ``mu0 Hz``, ``mu0 Hx``) instead of the paper's CNN; the ridge baseline then
+        gets the two fields as extra features.
+    calibration_fraction : float
+        Fraction of the *training runs* held out (whole runs, like the grouped split) to
+        calibrate a split-conformal interval (:mod:`dmilib.learn.conformal`); 0 (default)
+        trains on all of them and records no interval. Needs ``split="grouped"``, so that
+        the coverage is measured on test runs that neither training nor calibration saw.
     """
 
     dataset_paths: tuple[str, ...]
@@ -115,6 +125,8 @@ class ExperimentConfig:
     batch_size: int = 32
     learning_rate: float = DEFAULT_LEARNING_RATE
     name: str | None = None
+    fields: bool = False
+    calibration_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         paths = (self.dataset_paths,) if isinstance(self.dataset_paths, (str, os.PathLike)) else self.dataset_paths
@@ -147,6 +159,15 @@ class ExperimentConfig:
         if not (isinstance(self.learning_rate, (int, float)) and np.isfinite(self.learning_rate)
                 and self.learning_rate > 0):
             raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
+        if not isinstance(self.fields, (bool, np.bool_)):
+            raise ValueError(f"fields must be True or False, got {self.fields!r}")
+        if isinstance(self.calibration_fraction, bool) or not isinstance(self.calibration_fraction, (int, float)) \
+                or not 0 <= self.calibration_fraction < 1:
+            raise ValueError(f"calibration_fraction must lie in [0, 1) (fraction of the training runs), "
+                             f"got {self.calibration_fraction!r}")
+        if self.calibration_fraction > 0 and self.split != "grouped":
+            raise ValueError(f"calibration_fraction > 0 needs split='grouped' (calibration and test runs must be "
+                             f"whole runs never seen in training), got split={self.split!r}")
         if not (hasattr(self.degradation, "apply") and hasattr(self.degradation, "to_dict")):
             raise ValueError(f"degradation must be a dmilib.degrade.Degradation, got {type(self.degradation).__name__}")
 
@@ -183,6 +204,7 @@ class _Pool:
     thickness_m: float
     mask: np.ndarray
     provenance: list
+    fields_mT: np.ndarray  # (N, 2): mu0 Hz, mu0 Hx in mT
 
 
 def _load_pool(config: ExperimentConfig) -> _Pool:
@@ -206,8 +228,9 @@ def _load_pool(config: ExperimentConfig) -> _Pool:
         index = np.flatnonzero(keep)
         runs = dataset.array("run")[index].astype(np.int64)
         # Runs are numbered per store; shift them so every run of the pool has its own key.
+        fields = np.stack([dataset.array("Hz_T")[index], dataset.array("Hx_T")[index]], axis=1) * 1e3
         parts.append((np.full(index.size, number), index, dataset.array(LABEL_NAME)[index] * LABEL_SCALE,
-                      runs + run_offset))
+                      runs + run_offset, fields.astype(np.float64)))
         run_offset += int(dataset.run_status.size)
         datasets.append(dataset)
         provenance.append({
@@ -217,13 +240,13 @@ def _load_pool(config: ExperimentConfig) -> _Pool:
             "reduced_from": attrs.get("reduced_from"), "valid_samples": int(dataset.valid.sum()),
             "selected_samples": int(index.size),
         })
-    dataset_index, sample_index, d, groups = (np.concatenate([p[i] for p in parts]) for i in range(4))
+    dataset_index, sample_index, d, groups, fields = (np.concatenate([p[i] for p in parts]) for i in range(5))
     if d.size < 2:
         raise ValueError(f"subset {config.subset!r} of {list(config.dataset_paths)} has {d.size} valid sample(s); "
                          "at least 2 are needed")
     dx, _, thickness = reference[0]
     return _Pool(datasets, dataset_index.astype(np.int64), sample_index.astype(np.int64), d.astype(np.float64),
-                 groups.astype(np.int64), dx, thickness, mask, provenance)
+                 groups.astype(np.int64), dx, thickness, mask, provenance, fields)
 
 
 def _raw_blocks(pool: _Pool, positions: np.ndarray):
@@ -275,6 +298,11 @@ def _configuration_hash(config: ExperimentConfig, provenance: list) -> str:
         "epochs": config.epochs, "batch_size": config.batch_size, "learning_rate": float(config.learning_rate),
         "label_scale": LABEL_SCALE,
     }
+    # Only when set, so that runs trained before these options existed keep their hash.
+    if config.fields:
+        key["fields"] = True
+    if config.calibration_fraction:
+        key["calibration_fraction"] = float(config.calibration_fraction)
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -367,7 +395,8 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
     import keras
 
     from ..dataset.store import git_commit
-    from .model import parameter_count
+    from .field_model import FIELD_NAMES, build_field_cnn, field_statistics, fit_field_cnn, predict_field_cnn
+    from .model import build_cnn, fit_cnn, normalization_statistics, parameter_count, predict
 
     config.validate()
     out = Path(out_dir)
@@ -375,8 +404,17 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
     configuration_hash = _configuration_hash(config, pool.provenance)
     split = make_split(config.split, pool.D_mJ_per_m2, pool.groups, seed=config.split_seed,
                        test_fraction=config.test_fraction)
+    train_positions, calibration = split.train, np.zeros(0, np.int64)
+    calibration_description = None
+    if config.calibration_fraction > 0:
+        # Whole training runs go to calibration, drawn with their own seed stream.
+        inner = grouped_split(pool.groups[split.train], config.calibration_fraction,
+                              seed=_derived_seed(config.split_seed, _CALIBRATION) % (2**31))
+        train_positions, calibration = split.train[inner.train], split.train[inner.test]
+        calibration_description = {"fraction_of_training_runs": float(config.calibration_fraction),
+                                   "groups": inner.description["test_groups"], "n_samples": int(calibration.size)}
     pairs = np.stack([pool.dataset_index, pool.sample_index], axis=1)
-    train_samples, test_samples = pairs[split.train].tolist(), pairs[split.test].tolist()
+    train_samples, test_samples = pairs[train_positions].tolist(), pairs[split.test].tolist()
 
     previous = None
     if (out / RUN_FILE).exists():
@@ -396,16 +434,34 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
         "subset": config.subset, "split": config.split, "component": settings.get("component"),
         "pixelation": settings.get("pixelation"), "noise_sigma": settings.get("noise_sigma"),
         "noise_copies": settings.get("noise_copies"), "epochs": config.epochs,
-        "n_train": int(split.train.size), "n_test": int(split.test.size),
+        "n_train": int(train_positions.size), "n_test": int(split.test.size),
     }
-    y_train = pool.D_mJ_per_m2[split.train]
+    y_train = pool.D_mJ_per_m2[train_positions]
     y_test = pool.D_mJ_per_m2[split.test]
+    y_calibration = pool.D_mJ_per_m2[calibration]
+    h_train, h_test, h_calibration = (pool.fields_mT[p] for p in (train_positions, split.test, calibration))
     train_label_mean = float(y_train.mean())
     test_noise_seed = _derived_seed(config.split_seed, _TEST_NOISE)
     x_test = _degraded(pool, split.test, degradation, noise_seed=test_noise_seed, training=False)
     f_test = _degraded(pool, split.test, degradation, noise_seed=test_noise_seed, training=False, features=True)
+    x_calibration = f_calibration = None
+    if calibration.size:
+        calibration_noise_seed = _derived_seed(config.split_seed, _CALIBRATION_NOISE)
+        x_calibration = _degraded(pool, calibration, degradation, noise_seed=calibration_noise_seed, training=False)
+        f_calibration = _degraded(pool, calibration, degradation, noise_seed=calibration_noise_seed,
+                                  training=False, features=True)
     input_shape = list(x_test.shape[1:])
+    input_pixel_size_m = float(degradation.output_pixel_size_m(pool.cell_size_m))
     noisy_training = float(settings.get("noise_sigma") or 0.0) > 0
+    if config.fields:
+        model_info = {"architecture": "field-conditioned CNN (dmilib.learn.field_model.build_field_cnn)",
+                      "inputs": ["image", "fields"], "fields": list(FIELD_NAMES), "field_unit": "mT",
+                      "parameters": None, "optimizer": "Adam", "loss": "mean_squared_error",
+                      "metrics": ["mean_absolute_error"]}
+    else:
+        model_info = {"architecture": "paper compact CNN (dmilib.learn.model.build_cnn)", "inputs": ["image"],
+                      "parameters": parameter_count(input_shape[-1]), "optimizer": "Adam",
+                      "loss": "mean_squared_error", "metrics": ["mean_absolute_error"]}
 
     info = {
         "layout": RUN_LAYOUT,
@@ -422,16 +478,21 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
         "degradation": settings,
         "degradation_description": _describe(degradation),
         "input_shape": input_shape,
-        "input_pixel_size_m": float(degradation.output_pixel_size_m(pool.cell_size_m)),
+        "input_pixel_size_m": input_pixel_size_m,
         "label": {"name": LABEL_NAME, "model_unit": "mJ/m^2", "model_unit_scale": LABEL_SCALE},
-        "model": {"architecture": "paper compact CNN (dmilib.learn.model.build_cnn)",
-                  "parameters": parameter_count(input_shape[-1]), "optimizer": "Adam", "loss": "mean_squared_error",
-                  "metrics": ["mean_absolute_error"]},
+        "model": model_info,
         "baseline": {"model": "ridge regression (dmilib.learn.baseline.fit_ridge)",
                      "features": "dmilib.dataset.shape.SHAPE_FEATURE_NAMES of the m_z channel of the same degraded "
-                                 "images, on the degraded disk mask"},
-        "split": dict(split.description, train_samples=train_samples, test_samples=test_samples),
+                                 "images, on the degraded disk mask"
+                                 + (", and mu0 Hz, mu0 Hx in mT" if config.fields else "")},
+        "split": dict(split.description, train_samples=train_samples, test_samples=test_samples,
+                      n_train=int(train_positions.size),
+                      **({"calibration": calibration_description,
+                          "calibration_samples": pairs[calibration].tolist()} if calibration.size else {})),
         "test_labels_mJ_per_m2": y_test.tolist(),
+        "test_groups": pool.groups[split.test].tolist(),
+        "test_fields_mT": h_test.tolist(),
+        "training_images": _training_images(pool, train_positions, degradation, input_pixel_size_m, input_shape),
         "noise_seeds": {"test": test_noise_seed, "train_per_seed": "SeedSequence([seed, 1]) per model seed"},
         "seeds": [],
         "epochs": config.epochs,
@@ -439,15 +500,20 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
         "learning_rate": float(config.learning_rate),
         "models": dict((previous or {}).get("models", {})),
     }
+    if calibration.size:
+        info["calibration_labels_mJ_per_m2"] = y_calibration.tolist()
+        info["calibration_groups"] = pool.groups[calibration].tolist()
 
     def completed(seed: int) -> bool:
         entry = info["models"].get(str(seed))
-        return bool(entry) and (out / entry["file"]).is_file() and all(m in entry for m in MODELS)
+        return (bool(entry) and (out / entry["file"]).is_file() and all(m in entry for m in MODELS)
+                and (not calibration.size or "calibration_predictions_mJ_per_m2" in entry["cnn"]))
 
     def flush() -> None:
         info["models"] = {k: info["models"][k] for k in sorted(info["models"], key=int) if completed(int(k))}
         info["seeds"] = [int(k) for k in info["models"]]
         info["updated"] = _now()
+        info.update(_ensemble_summary(info, config.split_seed))
         _write_json(out / RUN_FILE, info)
         rows = [_row(base, model, int(seed), entry[model]) for seed, entry in info["models"].items()
                 for model in MODELS]
@@ -476,31 +542,49 @@ def _train_seeds(config, out, info, completed, flush, pool, split, degradation, 
         train_noise_seed = _derived_seed(seed, _TRAIN_NOISE)
         if noisy_training or cached_train is None:
             start = time.perf_counter()
-            x_train = _degraded(pool, split.train, degradation, noise_seed=train_noise_seed, training=True)
+            x_train = _degraded(pool, train_positions, degradation, noise_seed=train_noise_seed, training=True)
             images_s = time.perf_counter() - start
-            f_train = _degraded(pool, split.train, degradation, noise_seed=train_noise_seed, training=True,
+            f_train = _degraded(pool, train_positions, degradation, noise_seed=train_noise_seed, training=True,
                                 features=True)
             features_s = time.perf_counter() - start - images_s
             if not noisy_training:
                 cached_train = (x_train, f_train)
         else:
             (x_train, f_train), images_s, features_s = cached_train, 0.0, 0.0
-        copies = x_train.shape[0] // split.train.size
+        copies = x_train.shape[0] // train_positions.size
         y_train_images = np.repeat(y_train, copies)
+        h_train_images = np.repeat(h_train, copies, axis=0)
 
         start = time.perf_counter() - images_s
         keras.utils.set_random_seed(int(seed))
         mean, variance = normalization_statistics(x_train)
-        model = build_cnn(x_train.shape[1:], mean, variance, learning_rate=config.learning_rate)
-        fit_cnn(model, x_train, y_train_images, epochs=config.epochs, batch_size=config.batch_size,
-                seed=_derived_seed(seed, _SHUFFLE))
-        train_pred = predict(model, x_train)
-        test_pred = predict(model, x_test)
+        extra = {}
+        if config.fields:
+            field_mean, field_variance = field_statistics(h_train_images)
+            model = build_field_cnn(x_train.shape[1:], mean, variance, field_mean, field_variance,
+                                    learning_rate=config.learning_rate)
+            fit_field_cnn(model, x_train, h_train_images, y_train_images, epochs=config.epochs,
+                          batch_size=config.batch_size, seed=_derived_seed(seed, _SHUFFLE))
+            train_pred = predict_field_cnn(model, x_train, h_train_images)
+            test_pred = predict_field_cnn(model, x_test, h_test)
+            calibration_pred = predict_field_cnn(model, x_calibration, h_calibration) if calibration.size else None
+            extra = {"field_mean_mT": field_mean, "field_variance_mT2": field_variance}
+            info["model"]["parameters"] = int(model.count_params())
+        else:
+            model = build_cnn(x_train.shape[1:], mean, variance, learning_rate=config.learning_rate)
+            fit_cnn(model, x_train, y_train_images, epochs=config.epochs, batch_size=config.batch_size,
+                    seed=_derived_seed(seed, _SHUFFLE))
+            train_pred = predict(model, x_train)
+            test_pred = predict(model, x_test)
+            calibration_pred = predict(model, x_calibration) if calibration.size else None
         cnn = _metrics(y_train_images, train_pred, y_test, test_pred, train_label_mean)
         final_loss = float(np.mean((train_pred - y_train_images) ** 2))  # MSE on the training images
         cnn.update(wall_s=time.perf_counter() - start, final_loss=final_loss,
                    normalization_mean=mean, normalization_variance=variance, n_train_images=int(x_train.shape[0]),
-                   train_noise_seed=train_noise_seed, test_predictions_mJ_per_m2=test_pred.astype(float).tolist())
+                   train_noise_seed=train_noise_seed, test_predictions_mJ_per_m2=test_pred.astype(float).tolist(),
+                   **extra)
+        if calibration_pred is not None:
+            cnn["calibration_predictions_mJ_per_m2"] = calibration_pred.astype(float).tolist()
         file_name = model_file_name(seed)
         tmp = out / f".{file_name}.{os.getpid()}.partial.keras"
         model.save(tmp)
@@ -508,9 +592,14 @@ def _train_seeds(config, out, info, completed, flush, pool, split, degradation, 
         model_sha256 = file_sha256(out / file_name)
 
         start = time.perf_counter() - features_s
-        source_image = np.repeat(np.arange(split.train.size), copies)  # the layout of y_train_images
-        ridge_train, ridge_test, ridge_extra = _ridge_for_seed(f_train, y_train_images, f_test, train_label_mean,
-                                                               int(seed), source_image)
+        source_image = np.repeat(np.arange(train_positions.size), copies)  # the layout of y_train_images
+        ridge_train_features, ridge_test_features = f_train, f_test
+        if config.fields:
+            ridge_train_features = np.column_stack([f_train, h_train_images])
+            ridge_test_features = np.column_stack([f_test, h_test])
+        ridge_train, ridge_test, ridge_extra = _ridge_for_seed(ridge_train_features, y_train_images,
+                                                               ridge_test_features, train_label_mean, int(seed),
+                                                               source_image)
         ridge = _metrics(y_train_images, ridge_train, y_test, ridge_test, train_label_mean)
         ridge.update(ridge_extra, wall_s=time.perf_counter() - start,
                      test_predictions_mJ_per_m2=ridge_test.astype(float).tolist())
@@ -519,6 +608,100 @@ def _train_seeds(config, out, info, completed, flush, pool, split, degradation, 
         bar.set_postfix(test_mae=f"{cnn['test_mae']:.3f}")
         keras.backend.clear_session()
     flush()
+
+
+def _training_images(pool: _Pool, positions: np.ndarray, degradation, pixel_size_m: float,
+                     input_shape: list) -> dict:
+    """What the training images looked like, for :mod:`dmilib.infer`'s flags (``run.json`` ``training_images``).
+
+    The bubble measures (:func:`dmilib.bubble.bubble_statistics`) are taken on the ``m_z``
+    view of the training images through the run's degradation without noise, whatever
+    components the model reads, since bubbles are found in ``m_z``.
+    """
+    from ..bubble import bubble_statistics
+    from ..degrade import Degradation
+
+    view = Degradation.from_dict({**degradation.to_dict(), "component": "mz", "noise_sigma": 0.0,
+                                  "noise_copies": 1})
+    images = _degraded(pool, positions, view, noise_seed=0, training=False)[..., 0]
+    d, fields = pool.D_mJ_per_m2[positions], pool.fields_mT[positions]
+    return {
+        "note": "ranges over the training images (calibration and test runs excluded); bubble measures from "
+                "dmilib.bubble.find_bubbles on the m_z view without noise",
+        "D_mJ_per_m2": [float(d.min()), float(d.max())],
+        "Hz_mT": [float(fields[:, 0].min()), float(fields[:, 0].max())],
+        "Hx_mT": [float(fields[:, 1].min()), float(fields[:, 1].max())],
+        "pixel_size_m": float(pixel_size_m),
+        "blur_fwhm_m": float(degradation.blur_fwhm_m),
+        "field_of_view_m": [float(input_shape[0] * pixel_size_m), float(input_shape[1] * pixel_size_m)],
+        "bubbles": bubble_statistics(images, pixel_size_m),
+    }
+
+
+def _ensemble_summary(info: dict, split_seed: int) -> dict:
+    """``ensemble``, ``conformal`` and ``series`` entries of run.json from the completed seeds."""
+    from .conformal import DEFAULT_ALPHA, conformal_quantile, coverage, reliability, series_residuals
+
+    seeds = list(info["models"])
+    if not seeds:
+        return {}
+    y_test = np.asarray(info["test_labels_mJ_per_m2"], np.float64)
+    test_groups = np.asarray(info["test_groups"])
+    test_mean = np.mean([info["models"][s]["cnn"]["test_predictions_mJ_per_m2"] for s in seeds], axis=0)
+    test_residuals = np.abs(test_mean - y_test)
+    out = {"ensemble": {
+        "seeds": [int(s) for s in seeds], "rule": "mean of the per-seed predictions",
+        "test_mae_mJ_per_m2": float(test_residuals.mean()),
+        "per_seed_test_mae_mean_mJ_per_m2": float(np.mean([info["models"][s]["cnn"]["test_mae"] for s in seeds])),
+        "test_predictions_mJ_per_m2": test_mean.tolist()}}
+
+    def finite(value: float):
+        return float(value) if np.isfinite(value) else None
+
+    calibrated = "calibration_labels_mJ_per_m2" in info
+    if calibrated:
+        y_cal = np.asarray(info["calibration_labels_mJ_per_m2"], np.float64)
+        cal_groups = np.asarray(info["calibration_groups"])
+        cal_mean = np.mean([info["models"][s]["cnn"]["calibration_predictions_mJ_per_m2"] for s in seeds], axis=0)
+        cal_residuals = np.abs(cal_mean - y_cal)
+        n = int(cal_residuals.size)
+        half_width = conformal_quantile(cal_residuals, DEFAULT_ALPHA)
+        out["conformal"] = {
+            "method": "split conformal: half-width = ceil((n+1)(1-alpha))-th smallest |ensemble mean - D| over the "
+                      "images of the calibration runs (held out from training by run); inf when that rank exceeds n",
+            "alpha": DEFAULT_ALPHA, "n_calibration_images": n,
+            "n_calibration_runs": int(np.unique(cal_groups).size),
+            "quantile_level": min(1.0, math.ceil(round((n + 1) * (1 - DEFAULT_ALPHA), 9)) / n),
+            "half_width_mJ_per_m2": finite(half_width),
+            "calibration_residuals_mJ_per_m2": np.sort(cal_residuals).tolist(),
+            "test_coverage": coverage(test_residuals, half_width) if np.isfinite(half_width) else None,
+            "n_test_images": int(test_residuals.size),
+            "n_test_runs": int(np.unique(test_groups).size),
+            "test_residuals_mJ_per_m2": test_residuals.tolist(),
+            "reliability": [dict(r, half_width=finite(r["half_width"]),
+                                 coverage=r["coverage"] if np.isfinite(r["half_width"]) else None)
+                            for r in reliability(cal_residuals, test_residuals)],
+        }
+    # Field series: the same runs, several images of one bubble, one D per series.
+    sizes = {}
+    largest = int(np.bincount(np.unique(test_groups, return_inverse=True)[1]).max())
+    for size in range(2, largest + 1):
+        seed = _derived_seed(split_seed, _SERIES, size) % (2**31)
+        test_series = series_residuals(test_mean, y_test, test_groups, size, seed)
+        entry = {"n_test_series": int(test_series.size),
+                 "test_mae_mJ_per_m2": float(test_series.mean()) if test_series.size else None}
+        if calibrated:
+            cal_series = series_residuals(cal_mean, y_cal, cal_groups, size, seed)
+            if cal_series.size:
+                q = conformal_quantile(cal_series, DEFAULT_ALPHA)
+                entry.update(n_calibration_series=int(cal_series.size), half_width_mJ_per_m2=finite(q),
+                             calibration_residuals_mJ_per_m2=np.sort(cal_series).tolist(),
+                             test_coverage=coverage(test_series, q) if test_series.size and np.isfinite(q) else None)
+        sizes[str(size)] = entry
+    out["series"] = {"rule": "D of a series = mean over its images of the per-image ensemble means (each image "
+                             "with its own fields when the model takes them); one series of each size drawn per "
+                             "run", "alpha": DEFAULT_ALPHA, "sizes": sizes}
+    return out
 
 
 def _now() -> str:
