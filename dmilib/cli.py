@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="generate (or resume) a labelled bubble dataset into a Zarr store",
                               description="Generate a dataset; rerun the same command to resume after an interruption.")
-    gen.add_argument("--preset", default="quick", choices=["paper", "quick", "tiny"],
+    gen.add_argument("--preset", default="quick", choices=["paper", "standard", "quick", "tiny"],
                      help="parameter preset (default: quick)")
     gen.add_argument("--config", metavar="YAML", help="YAML file of fields overriding the preset")
     gen.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
