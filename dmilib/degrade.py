@@ -32,6 +32,8 @@ import numpy as np
 import scipy.ndimage
 import scipy.signal
 
+from .cropping import block_mean
+
 __all__ = [
     "COMPONENTS",
     "MIN_OUTPUT_PIXELS",
@@ -155,11 +157,7 @@ def pixelate(images: np.ndarray, b: int) -> np.ndarray:
         raise ValueError(f"b (pixelation) must be in [1, {min(height, width)}] for a {height} x {width} image, got {b}")
     if b == 1:
         return array.astype(np.float32, copy=True)
-    top, left = (height % b) // 2, (width % b) // 2
-    rows, cols = height // b, width // b
-    cropped = array[..., top : top + rows * b, left : left + cols * b]
-    blocks = cropped.reshape(*array.shape[:-2], rows, b, cols, b)
-    return blocks.mean(axis=(-3, -1), dtype=np.float64).astype(np.float32)
+    return block_mean(array, b)
 
 
 def _gaussian_kernel(sigma_px: float) -> np.ndarray:

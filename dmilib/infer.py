@@ -98,6 +98,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .cropping import centred_start
+
 __all__ = [
     "NOISE_SEED",
     "SUPPORTED_EXTENSIONS",
@@ -645,7 +647,7 @@ def _read(path, *, pixel_size_m, component, levels, series: bool) -> list[InputI
 def _fit(array: np.ndarray, shape: tuple[int, int], centre: tuple[float, float] | None = None) -> np.ndarray:
     """Crop or zero pad the last two axes of ``array`` to ``shape``.
 
-    Cropping keeps the centred window (``(H - h) // 2`` rows removed on top, the rule of
+    Cropping keeps the centred window (:func:`dmilib.cropping.centred_start`, the rule of
     :func:`dmilib.degrade.pixelate`) unless ``centre`` (row, column in pixels, e.g. the
     bubble's centroid) lies more than :func:`_recentre_tolerance` pixels from that window's
     centre; then the window is centred on ``centre``, shifted as needed to stay inside the
@@ -656,14 +658,14 @@ def _fit(array: np.ndarray, shape: tuple[int, int], centre: tuple[float, float] 
     for number, (axis, target) in enumerate(((-2, shape[0]), (-1, shape[1]))):
         size = out.shape[axis]
         if size > target:
-            start = (size - target) // 2
+            start = centred_start(size, target)
             if centre is not None:
                 wanted = centre[number] - (target - 1) / 2
                 if abs(wanted - start) > _recentre_tolerance(target):
                     start = min(max(int(round(wanted)), 0), size - target)
             out = np.take(out, np.arange(start, start + target), axis=axis)
         elif size < target:
-            before = (target - size) // 2
+            before = -centred_start(size, target)
             widths = [(0, 0)] * out.ndim
             widths[axis] = (before, target - size - before)
             out = np.pad(out, widths, mode="constant", constant_values=0.0)

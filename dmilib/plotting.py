@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .cropping import block_window
 from .simulate.geometry import Grid
 
 COLORMAP = "RdBu_r"
@@ -277,8 +278,9 @@ def _pixelated_panel(ax: Axes, image: np.ndarray, grid: Grid, b: int, zoom_nm: f
     from .degrade import pixelate
 
     coarse = pixelate(image, b)
-    # pixelate() drops the remainder rows/columns symmetrically: place the blocks where they lie.
-    top, left = (image.shape[0] % b) // 2, (image.shape[1] % b) // 2
+    # pixelate() keeps the centred window of whole blocks: place the blocks where they lie.
+    rows, cols = block_window(*image.shape, b)
+    top, left = rows.start, cols.start
     x0 = (left - image.shape[1] / 2) * grid.dx * 1e9
     y0 = (top - image.shape[0] / 2) * grid.dy * 1e9
     extent = (x0, x0 + coarse.shape[1] * b * grid.dx * 1e9, y0, y0 + coarse.shape[0] * b * grid.dy * 1e9)

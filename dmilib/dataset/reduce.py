@@ -16,25 +16,21 @@ from pathlib import Path
 import numpy as np
 import zarr
 
+from ..cropping import block_mean
 from .store import Dataset, check_replaceable, record_digests, remove_scratch, swap_in, writer_lock
 
 
 def block_average(m: np.ndarray, b: int) -> np.ndarray:
     """Block-average ``(..., H, W)`` by ``b x b`` after cropping to multiples of ``b``.
 
-    The remainder rows/columns are removed symmetrically, the odd one from the bottom/right
-    (``top = (H % b) // 2``), so a centred disk stays centred.
+    The crop rule is :func:`dmilib.cropping.block_window` (the one of :func:`dmilib.degrade.pixelate`).
     """
     if not isinstance(b, (int, np.integer)) or b < 1:
         raise ValueError(f"b must be an integer >= 1, got {b!r}")
     height, width = m.shape[-2:]
     if height < b or width < b:
         raise ValueError(f"b = {b} exceeds the image size {height} x {width}")
-    top, left = (height % b) // 2, (width % b) // 2
-    rows, cols = height // b, width // b
-    cropped = m[..., top : top + rows * b, left : left + cols * b]
-    shaped = cropped.reshape(*m.shape[:-2], rows, b, cols, b)
-    return shaped.mean(axis=(-3, -1), dtype=np.float64).astype(np.float32)
+    return block_mean(m, b)
 
 
 def reduce_store(source, destination, *, pixelation: int = 5, dtype: str = "float16", overwrite: bool = False) -> Dataset:
