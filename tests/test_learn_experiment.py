@@ -12,13 +12,13 @@ import zipfile
 
 import numpy as np
 import pytest
-import zarr
 
 keras = pytest.importorskip("keras")
 
 # Keras backends convert tensors with np.array(x), which NumPy >= 2.3 flags on every save.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
+from dmilib.dataset.store import record_digests, write_layout  # noqa: E402
 from dmilib.degrade import Degradation  # noqa: E402
 from dmilib.learn.artifacts import RUN_LAYOUT, load_run  # noqa: E402
 from dmilib.learn.experiment import (RESULT_COLUMNS, ExperimentConfig, format_summary, read_results,  # noqa: E402
@@ -47,23 +47,21 @@ def _write_synthetic_store(path, size: int = 32, cell_size_m: float = 5e-9):
             inplane = np.sqrt(1 - mz**2)
             m[run * SNAPSHOTS + k] = np.where(mask, [inplane * np.cos(phi), inplane * np.sin(phi), mz], 0.0)
     m[INVALID_RUN * SNAPSHOTS:] = np.nan
-    group = zarr.open_group(str(path), mode="w")
-    group.create_array("magnetization", data=m, chunks=(1, 3, size, size))
-    per_sample = {
+    values = {
+        "magnetization": m,
         "D_J_per_m2": np.repeat([d for d, _ in RUNS], SNAPSHOTS).astype(np.float64),
         "Hz_T": np.tile(-6e-3 - 1e-3 * np.arange(SNAPSHOTS), len(RUNS)),
         "Hx_T": np.full(total, 0.1),
         "tessellation": np.repeat([t for _, t in RUNS], SNAPSHOTS).astype(np.int32),
         "run": np.repeat(np.arange(len(RUNS)), SNAPSHOTS).astype(np.int32),
         "valid": np.repeat(np.arange(len(RUNS)) != INVALID_RUN, SNAPSHOTS),
+        "run_status": np.where(np.arange(len(RUNS)) == INVALID_RUN, 2, 1).astype(np.int8),
+        "mask": mask,
+        "ku_maps": np.zeros((0, size, size), np.float32),
     }
-    for name, values in per_sample.items():
-        group.create_array(name, data=values)
-    group.create_array("run_status", data=np.where(np.arange(len(RUNS)) == INVALID_RUN, 2, 1).astype(np.int8))
-    group.create_array("mask", data=mask)
-    group.attrs.update({"parameters_hash": "synthetic-test-store", "preset": "synthetic", "dmilib_version": "test",
-                        "git_commit": "unknown", "cell_size_m": [cell_size_m, cell_size_m, 12e-9],
-                        "snapshots_per_run": SNAPSHOTS})
+    group = write_layout(path, snapshots_per_run=SNAPSHOTS, cell_size_m=(cell_size_m, cell_size_m, 12e-9), values=values,
+                         attrs={"parameters_hash": "synthetic-test-store", "preset": "synthetic"})
+    record_digests(group)
     return path
 
 

@@ -14,10 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import zarr
 
 from ..cropping import block_mean
-from .store import Dataset, check_replaceable, record_digests, remove_scratch, swap_in, writer_lock
+from .store import LAYOUT, Dataset, check_replaceable, record_digests, remove_scratch, swap_in, write_layout, writer_lock
 
 
 def block_average(m: np.ndarray, b: int) -> np.ndarray:
@@ -57,28 +56,25 @@ def reduce_store(source, destination, *, pixelation: int = 5, dtype: str = "floa
 
 def _write_reduced(source_dataset: Dataset, tmp: Path, source, pixelation: int, dtype: str) -> None:
     src = source_dataset.group
-    group = zarr.open_group(str(tmp), mode="w")
     mask = block_average(source_dataset.mask.astype(np.float32), pixelation) > 0
+    ku = src["ku_maps"][:]
+    values = {name: src[name][:] for name in LAYOUT
+              if name in src.array_keys() and name not in ("magnetization", "mask", "ku_maps", "run_digest")}
+    values["mask"] = mask
+    values["ku_maps"] = block_average(ku, pixelation) if ku.shape[0] else np.zeros((0, *mask.shape), np.float32)
+    attrs = dict(src.attrs)
+    cell = attrs["cell_size_m"]
+    attrs["cell_size_m"] = [cell[0] * pixelation, cell[1] * pixelation, cell[2]]
+    attrs["reduced_from"] = {"parameters_hash": attrs["parameters_hash"], "pixelation": int(pixelation),
+                             "dtype": dtype, "source": str(Path(source))}
+    attrs["preset"] = f"{attrs.get('preset', 'unknown')}-b{pixelation}"
+    group = write_layout(tmp, snapshots_per_run=int(attrs["snapshots_per_run"]), cell_size_m=attrs["cell_size_m"],
+                         values=values, attrs=attrs, magnetization_dtype=dtype)
+    target = group["magnetization"]
     total = len(source_dataset)
-    shape = (total, 3, *mask.shape)
-    target = group.create_array("magnetization", shape=shape, chunks=(max(1, min(total, 64)), 3, *mask.shape),
-                                dtype=dtype, fill_value=0.0)
+    # block by block: a full-size store need not fit in memory
     for start in range(0, total, 64):
         stop = min(total, start + 64)
         block = block_average(src["magnetization"][start:stop], pixelation) * mask
         target[start:stop] = block.astype(dtype)
-    for name in src.array_keys():
-        if name in ("magnetization", "mask", "ku_maps", "run_digest"):
-            continue
-        group.create_array(name, data=src[name][:])
-    group.create_array("mask", data=mask)
-    ku = src["ku_maps"][:]
-    group.create_array("ku_maps", data=block_average(ku, pixelation) if ku.shape[0] else np.zeros((0, *mask.shape), np.float32))
-    attrs = dict(src.attrs)
-    attrs["cell_size_m"] = [attrs["cell_size_m"][0] * pixelation, attrs["cell_size_m"][1] * pixelation,
-                            attrs["cell_size_m"][2]]
-    attrs["reduced_from"] = {"parameters_hash": attrs["parameters_hash"], "pixelation": int(pixelation),
-                             "dtype": dtype, "source": str(Path(source))}
-    attrs["preset"] = f"{attrs.get('preset', 'unknown')}-b{pixelation}"
-    group.attrs.update(attrs)
     record_digests(group)

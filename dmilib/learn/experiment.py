@@ -521,16 +521,19 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
 
     out.mkdir(parents=True, exist_ok=True)
     with writer_lock(out, "the run folder"):
-        _train_seeds(config, out, info, completed, flush, pool, split, degradation, y_train, y_test, train_label_mean,
-                     x_test, f_test, noisy_training, name, progress)
+        _train_seeds(config, out, info, completed, flush, pool, degradation, train_positions, calibration, y_train,
+                     y_test, h_train, h_test, h_calibration, train_label_mean, x_test, f_test, x_calibration,
+                     noisy_training, name, progress)
     return [_row(base, model, seed, info["models"][str(seed)][model]) for seed in config.seeds for model in MODELS]
 
 
-def _train_seeds(config, out, info, completed, flush, pool, split, degradation, y_train, y_test, train_label_mean,
-                 x_test, f_test, noisy_training, name, progress) -> None:
+def _train_seeds(config, out, info, completed, flush, pool, degradation, train_positions, calibration, y_train,
+                 y_test, h_train, h_test, h_calibration, train_label_mean, x_test, f_test, x_calibration,
+                 noisy_training, name, progress) -> None:
     import keras
     from tqdm.auto import tqdm
 
+    from .field_model import build_field_cnn, field_statistics, fit_field_cnn, predict_field_cnn
     from .model import build_cnn, fit_cnn, normalization_statistics, predict
 
     cached_train = None
