@@ -16,7 +16,6 @@ map ``RdBu_r`` on ``[-1, 1]`` (red ``m_z = +1``, blue ``-1``), axes in nm from t
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -31,7 +30,7 @@ from matplotlib.patches import Rectangle
 from ..plotting import _window, plot_mz_with_arrows
 from ..simulate.geometry import Grid
 from .shape import measure_bubble, reversed_domain
-from .store import Dataset
+from .store import Dataset, _finite, _mJ, _mT
 from .voronoi import Tessellation
 
 GRAIN_BOUNDARY_GID = "grain_boundaries"
@@ -39,10 +38,6 @@ GRAIN_BOUNDARY_GID = "grain_boundaries"
 
 ZOOM_GID = "zoom_region"
 """``gid`` of the rectangle marking the enlarged region in Fig. 2(b)."""
-
-# Distances below this count as ties when choosing the nearest stored label.
-_TIE = 1e-12
-
 
 def _labels(dataset: Dataset) -> dict[str, np.ndarray]:
     return {
@@ -59,37 +54,10 @@ def _check_dataset(dataset) -> None:
         raise ValueError(f"dataset must be a dmilib.dataset.Dataset, got {type(dataset).__name__}")
 
 
-def _finite(name: str, value) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return number
-
-
 def _values(name: str, values) -> list[float]:
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
         raise ValueError(f"{name} must be a non-empty sequence of numbers, got {values!r}")
     return [_finite(f"{name}[{k}]", v) for k, v in enumerate(values)]
-
-
-def _nearest(candidates: np.ndarray, target: float) -> float:
-    """The candidate value nearest ``target``; ties go to the larger magnitude."""
-    unique = np.unique(candidates)
-    unique = unique[np.argsort(-np.abs(unique), kind="stable")]
-    distance = np.abs(unique - target)
-    best = distance.min()
-    return float(unique[np.flatnonzero(distance <= best + _TIE)[0]])
-
-
-def _mJ(d: float) -> str:
-    return f"{d * 1e3:.2f}"
-
-
-def _mT(h: float) -> str:
-    return f"{round(h * 1e3, 4):g}"
 
 
 def select_nearest(
@@ -101,7 +69,7 @@ def select_nearest(
     D_tolerance_J_per_m2: float = 0.1e-3,
     Hz_tolerance_T: float = 1e-3,
 ) -> int:
-    """Index of the valid sample nearest the requested labels (``D`` first, then ``Hz``).
+    """Index of the valid sample nearest the requested labels: :meth:`Dataset.find <dmilib.dataset.store.Dataset.find>`.
 
     Parameters
     ----------
@@ -128,28 +96,8 @@ def select_nearest(
         samples) or ``Hz`` (at that ``D``) is farther than the tolerance.
     """
     _check_dataset(dataset)
-    D = _finite("D", D)
-    Hz_T = _finite("Hz_T", Hz_T)
-    if isinstance(tessellation, bool) or not isinstance(tessellation, (int, np.integer)):
-        raise ValueError(f"tessellation must be an integer seed (-1: uniform film), got {tessellation!r}")
-    labels = _labels(dataset)
-    pool = labels["valid"] & (labels["tessellation"] == int(tessellation))
-    film = "the uniform film" if int(tessellation) < 0 else f"tessellation {int(tessellation)}"
-    if not pool.any():
-        raise ValueError(f"tessellation: the dataset has no valid sample of {film}")
-    d_found = _nearest(labels["D"][pool], D)
-    if abs(d_found - D) > D_tolerance_J_per_m2:
-        stored = ", ".join(_mJ(d) for d in np.unique(labels["D"][pool]))
-        raise ValueError(f"D: no valid sample near D = {_mJ(D)} mJ/m² (within {_mJ(D_tolerance_J_per_m2)} mJ/m²) "
-                         f"for {film}; valid samples have D = {stored} mJ/m²")
-    pool &= np.isclose(labels["D"], d_found, rtol=0, atol=1e-12)
-    hz_found = _nearest(labels["Hz"][pool], Hz_T)
-    if abs(hz_found - Hz_T) > Hz_tolerance_T:
-        stored = ", ".join(_mT(h) for h in np.unique(labels["Hz"][pool]))
-        raise ValueError(f"Hz_T: no valid sample near Hz = {_mT(Hz_T)} mT (within {_mT(Hz_tolerance_T)} mT) at "
-                         f"D = {_mJ(d_found)} mJ/m² for {film}; valid samples there have Hz = {stored} mT")
-    pool &= np.isclose(labels["Hz"], hz_found, rtol=0, atol=1e-12)
-    return int(np.flatnonzero(pool)[0])
+    return dataset.find(D, Hz_T, tessellation, D_tolerance_J_per_m2=D_tolerance_J_per_m2,
+                        Hz_tolerance_T=Hz_tolerance_T)
 
 
 def _title(dataset: Dataset, index: int) -> str:

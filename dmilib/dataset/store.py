@@ -49,6 +49,7 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import math
 import os
 import shutil
 import socket
@@ -431,6 +432,37 @@ def write_run(path, outcome: RunOutcome, snapshots_per_run: int) -> None:
     group["run_status"][outcome.run] = DONE if outcome.ok else FAILED
 
 
+# Distances below this count as ties when choosing the nearest stored label.
+_TIE = 1e-12
+
+
+def _finite(name: str, value) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
+def _nearest(candidates: np.ndarray, target: float) -> float:
+    """The candidate value nearest ``target``; ties go to the larger magnitude."""
+    unique = np.unique(candidates)
+    unique = unique[np.argsort(-np.abs(unique), kind="stable")]
+    distance = np.abs(unique - target)
+    best = distance.min()
+    return float(unique[np.flatnonzero(distance <= best + _TIE)[0]])
+
+
+def _mJ(d: float) -> str:
+    return f"{d * 1e3:.2f}"
+
+
+def _mT(h: float) -> str:
+    return f"{round(h * 1e3, 4):g}"
+
+
 class Dataset:
     """Read access to a dataset store (arrays load lazily from Zarr).
 
@@ -522,12 +554,45 @@ class Dataset:
         return damaged_runs(self.group)
 
     def select(self, *, valid_only: bool = True, D=None, Hz_T=None, tessellation=None) -> np.ndarray:
-        """Indices of samples matching the given label values (within 1e-9)."""
+        """Indices of all samples matching the given label values (within 1e-9); see :meth:`find` for one."""
         keep = self.valid if valid_only else np.ones(len(self), bool)
         for name, value in (("D_J_per_m2", D), ("Hz_T", Hz_T), ("tessellation", tessellation)):
             if value is not None:
                 keep &= np.isclose(self.array(name), value, rtol=0, atol=1e-9)
         return np.flatnonzero(keep)
+
+    def find(self, D: float, Hz_T: float, tessellation: int, *, D_tolerance_J_per_m2: float = 0.1e-3,
+             Hz_tolerance_T: float = 1e-3) -> int:
+        """Index of the valid sample nearest the requested labels (``D`` first, then ``Hz``).
+
+        The one label lookup of dmilib (figures, explorer). ``D`` in J/m^2 and ``Hz_T`` in
+        tesla may be off the stored values by at most the tolerances; ``tessellation`` (-1:
+        uniform film) is matched exactly. Ties in distance go to the value of larger
+        magnitude; of several samples with the chosen labels (none in a generated store), the
+        first. Raises ValueError naming the field and the stored values when nothing is near.
+        """
+        D = _finite("D", D)
+        Hz_T = _finite("Hz_T", Hz_T)
+        if isinstance(tessellation, bool) or not isinstance(tessellation, (int, np.integer)):
+            raise ValueError(f"tessellation must be an integer seed (-1: uniform film), got {tessellation!r}")
+        labels = {name: self.array(name) for name in ("D_J_per_m2", "Hz_T", "tessellation")}
+        pool = self.valid & (labels["tessellation"] == int(tessellation))
+        film = "the uniform film" if int(tessellation) < 0 else f"tessellation {int(tessellation)}"
+        if not pool.any():
+            raise ValueError(f"tessellation: the dataset has no valid sample of {film}")
+        d_found = _nearest(labels["D_J_per_m2"][pool], D)
+        if abs(d_found - D) > D_tolerance_J_per_m2:
+            stored = ", ".join(_mJ(d) for d in np.unique(labels["D_J_per_m2"][pool]))
+            raise ValueError(f"D: no valid sample near D = {_mJ(D)} mJ/m² (within {_mJ(D_tolerance_J_per_m2)} "
+                             f"mJ/m²) for {film}; valid samples have D = {stored} mJ/m²")
+        pool &= np.isclose(labels["D_J_per_m2"], d_found, rtol=0, atol=_TIE)
+        hz_found = _nearest(labels["Hz_T"][pool], Hz_T)
+        if abs(hz_found - Hz_T) > Hz_tolerance_T:
+            stored = ", ".join(_mT(h) for h in np.unique(labels["Hz_T"][pool]))
+            raise ValueError(f"Hz_T: no valid sample near Hz = {_mT(Hz_T)} mT (within {_mT(Hz_tolerance_T)} mT) at "
+                             f"D = {_mJ(d_found)} mJ/m² for {film}; valid samples there have Hz = {stored} mT")
+        pool &= np.isclose(labels["Hz_T"], hz_found, rtol=0, atol=_TIE)
+        return int(np.flatnonzero(pool)[0])
 
     def failed_runs(self) -> dict[int, str]:
         """Run index -> reason, for every failed run."""
