@@ -1,10 +1,8 @@
-"""Helpers for the book's notebooks: locate or make a dataset, and the run profiles.
+"""Dataset provisioning for the chapters: find a preset's store, or generate (or finish) it.
 
 * :func:`ensure_dataset` - the store of a preset, reused when it exists with the same
   parameters, generated (or finished) otherwise; never overwritten.
 * :func:`generate_command` - the ``dmilib generate`` command line equivalent to a call.
-* :func:`profile_settings` - the settings of the ``quick`` (CPU) and ``paper`` (GPU)
-  profiles that the notebooks' ``parameters`` cells choose between.
 
 Relative paths are taken from the repository root (the folder holding ``dmilib/``), not
 from the working directory: notebooks execute in ``notebooks/``, commands run from the root.
@@ -16,22 +14,10 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
-from .dataset.config import DatasetConfig, preset, with_overrides
+from ..dataset.config import DatasetConfig, preset, with_overrides
 
-RECORD_ENVIRONMENT_VARIABLE = "DMILIB_RECORD_DIR"
-PROFILE_FOLDER = Path(__file__).resolve().parents[1] / "book" / "profiles"
-
-REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 """The checkout this module lives in (parent of the ``dmilib`` package folder)."""
-
-_PROFILES: dict[str, dict] = {
-    # CPU: the 45-image quick dataset (about 8 minutes on 2 cores).
-    "quick": {"preset_name": "quick"},
-    # GPU: the study's 1503-image dataset (`dmilib generate --preset paper --backend cupy`).
-    "paper": {"preset_name": "paper"},
-    # Tests: notebooks run in seconds on the tiny preset or the shipped reduced quick store.
-    "smoke": {"preset_name": "tiny"},
-}
 
 
 def default_dataset_path(preset_name: str) -> Path:
@@ -189,8 +175,8 @@ def ensure_dataset(
         If the preset or an override is unknown or non-physical, or ``path`` exists and is
         not a store of the requested parameters (the message gives the command to run).
     """
-    from .dataset import Dataset, generate
-    from .dataset.store import pending_runs
+    from ..dataset import Dataset, generate
+    from ..dataset.store import pending_runs
 
     config = _requested_config(preset_name, overrides)
     store = _resolve(path, preset_name)
@@ -222,160 +208,3 @@ def ensure_dataset(
     return store.resolve()
 
 
-def profile_settings(profile: str) -> dict:
-    """Settings of a notebook profile: ``"quick"`` (CPU) or ``"paper"`` (GPU).
-
-    Parameters
-    ----------
-    profile : str
-        ``"quick"``: the quick dataset, made on a CPU in minutes; ``"paper"``: the study's
-        dataset, made on a GPU; ``"smoke"``: the tiny preset of the test suite's smoke runs.
-
-    Returns
-    -------
-    dict
-        A new dict with ``profile``, ``preset_name`` (the dataset preset) and
-        ``dataset_path`` (:func:`default_dataset_path` of that preset, a Path).
-
-    Raises
-    ------
-    ValueError
-        For an unknown profile.
-    """
-    if profile not in _PROFILES:
-        raise ValueError(f"profile must be one of {sorted(_PROFILES)}, got {profile!r}")
-    settings = {"profile": profile, **_PROFILES[profile]}
-    settings["dataset_path"] = default_dataset_path(settings["preset_name"])
-    return settings
-
-
-__all__ = ["REPOSITORY_ROOT", "default_dataset_path", "ensure_dataset", "generate_command", "profile_settings"]
-
-
-def record(notebook: str, **values) -> None:
-    """Write ``values`` (JSON-safe) to ``$DMILIB_RECORD_DIR/<notebook>.json`` if that is set.
-
-    Notebooks call this with the numbers their chapter reports, so that batch runs
-    (``make paper``, the papermill smoke tests) can check them without parsing outputs.
-    Outside such runs (interactive use, the book build) it does nothing.
-    """
-    import json
-    import os
-
-    folder = os.environ.get(RECORD_ENVIRONMENT_VARIABLE)
-    if not folder:
-        return
-    path = Path(folder) / f"{notebook}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(values, indent=2, default=float))
-
-
-def notebook_parameters(profile: str, notebook: str, work_dir) -> dict:
-    """Parameters of ``notebook`` under ``profile`` from ``book/profiles/<profile>.yaml``.
-
-    ``"{work}"`` inside string values is replaced by ``work_dir``.
-    """
-    import yaml
-
-    path = PROFILE_FOLDER / f"{profile}.yaml"
-    if not path.exists():
-        known = sorted(p.stem for p in PROFILE_FOLDER.glob("*.yaml"))
-        raise ValueError(f"profile must be one of {known}, got {profile!r}")
-    table = yaml.safe_load(path.read_text()) or {}
-    parameters = dict(table.get(notebook) or {})
-    return {key: value.replace("{work}", str(work_dir)) if isinstance(value, str) else value
-            for key, value in parameters.items()}
-
-
-def notebook_sources() -> list[Path]:
-    """The book's notebooks (``notebooks/*.md``) in table-of-contents order."""
-    import yaml
-
-    toc = yaml.safe_load((REPOSITORY_ROOT / "_toc.yml").read_text())
-    files = []
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry and entry["file"].startswith("notebooks/"):
-                files.append(REPOSITORY_ROOT / f"{entry['file']}.md")
-            walk(entry.get("chapters")) if isinstance(entry, dict) else None
-            for part in entry.get("parts", []) if isinstance(entry, dict) else []:
-                walk(part.get("chapters"))
-
-    walk(toc.get("chapters"))
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    return files
-
-
-def prepare_notebook(source: Path, out_dir, profile: str, work_dir) -> Path:
-    """Convert a MyST notebook to ``.ipynb`` and inject the profile's parameters (no execution)."""
-    import jupytext
-    import papermill
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    plain = out_dir / f"{source.stem}.source.ipynb"
-    jupytext.write(jupytext.read(source), plain)
-    prepared = out_dir / f"{source.stem}.ipynb"
-    papermill.execute_notebook(str(plain), str(prepared), parameters=notebook_parameters(profile, source.stem, work_dir),
-                               prepare_only=True, kernel_name="python3", cwd=str(source.parent))
-    plain.unlink()
-    return prepared
-
-
-def run_notebooks(profile: str, out_dir, *, notebooks=None, work_dir=None) -> dict[str, dict]:
-    """Execute the book's notebooks with a profile's parameters through papermill.
-
-    Executed notebooks go to ``out_dir/<name>.ipynb`` and each notebook's recorded values
-    (see :func:`record`) to ``out_dir/records/<name>.json``; returns the records. Data is
-    shared through ``work_dir`` (default ``out_dir/work``), so a dataset generated by one
-    notebook is reused by the next.
-    """
-    import json
-    import os
-
-    import papermill
-
-    out_dir = Path(out_dir).resolve()
-    work_dir = Path(work_dir or out_dir / "work").resolve()
-    work_dir.mkdir(parents=True, exist_ok=True)
-    records_dir = out_dir / "records"
-    sources = notebook_sources() if notebooks is None else [Path(n) for n in notebooks]
-    previous = os.environ.get(RECORD_ENVIRONMENT_VARIABLE)
-    os.environ[RECORD_ENVIRONMENT_VARIABLE] = str(records_dir)
-    try:
-        for source in sources:
-            prepared = prepare_notebook(source, out_dir, profile, work_dir)
-            papermill.execute_notebook(str(prepared), str(prepared), kernel_name="python3", cwd=str(source.parent),
-                                       progress_bar=False)
-    finally:
-        if previous is None:
-            os.environ.pop(RECORD_ENVIRONMENT_VARIABLE, None)
-        else:
-            os.environ[RECORD_ENVIRONMENT_VARIABLE] = previous
-    return {path.stem: json.loads(path.read_text()) for path in sorted(records_dir.glob("*.json"))}
-
-
-def main(argv=None) -> int:
-    """``python -m dmilib.book PROFILE --out DIR``: run every notebook with a profile."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m dmilib.book", description=main.__doc__)
-    parser.add_argument("profile", help="a profile in book/profiles (paper, smoke)")
-    parser.add_argument("--out", required=True, help="folder for executed notebooks and records")
-    parser.add_argument("--notebook", action="append", help="only these notebooks/*.md (repeatable)")
-    args = parser.parse_args(argv)
-    try:
-        records = run_notebooks(args.profile, args.out, notebooks=args.notebook)
-    except ValueError as error:
-        parser.exit(2, f"python -m dmilib.book: error: {error}\n")
-    for name, values in records.items():
-        print(name, values)
-    return 0
-
-
-if __name__ == "__main__":
-    import sys
-
-    sys.exit(main())
