@@ -18,8 +18,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .cropping import block_window
-from .simulate.geometry import Grid
+from ..cropping import block_window
+from ..simulate.geometry import Grid
 
 COLORMAP = "RdBu_r"
 COMPONENT_TITLES = ("$m_x$", "$m_y$", "$m_z$")
@@ -275,7 +275,7 @@ def plot_mz_with_arrows(
 def _pixelated_panel(ax: Axes, image: np.ndarray, grid: Grid, b: int, zoom_nm: float | None,
                      centre_nm: tuple[float, float]):
     """imshow of the ``b x b`` block average of one ``(ny, nx)`` component, in nm from the grid centre."""
-    from .degrade import pixelate
+    from ..degrade import pixelate
 
     coarse = pixelate(image, b)
     # pixelate() keeps the centred window of whole blocks: place the blocks where they lie.
@@ -365,7 +365,7 @@ def plot_noise_schematic(m: np.ndarray, grid: Grid, *, sigma: float = 0.15, pixe
     -------
     matplotlib.figure.Figure
     """
-    from .degrade import Degradation
+    from ..degrade import Degradation
 
     state = _as_batch(m, grid)
 
