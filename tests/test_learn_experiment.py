@@ -126,7 +126,11 @@ def test_load_run_gives_the_recorded_test_predictions(trained_run, synthetic_sto
     _, out, _ = trained_run
     run = load_run(out)
     assert run.seeds == [0, 1] and len(run.models) == 2
-    assert run.degradation.to_dict() == run.info["degradation"]
+    assert isinstance(run.degradation, Degradation) and run.degradation.to_dict() == run.info["degradation"]
+    # the fixture's store has 5 nm cells on a 32 x 32 grid; pixelation 2 makes 10 nm pixels
+    assert run.training_cell_size_m == pytest.approx(5e-9) and run.training_grid_shape == (32, 32)
+    assert run.input_pixel_size_m == pytest.approx(10e-9)
+    assert run.conformal is None  # trained without calibration runs
     dataset = Dataset(synthetic_store)
     test_indices = [index for _, index in run.info["split"]["test_samples"]]
     images = run.degradation.apply(dataset.magnetization(test_indices), dataset.grid.dx)
@@ -242,12 +246,27 @@ def test_cli_train_prints_the_summary_and_rejects_bad_input(synthetic_store, tmp
     assert "CNN test MAE" in printed and "ridge test MAE" in printed
     assert (out / "seed_00.keras").is_file()
     for flags, field in ((["--pixelation", "0"], "pixelation"), (["--seeds", "0"], "seeds"),
-                         (["--noise-sigma", "-1"], "noise_sigma"), (["--epochs", "0"], "epochs")):
+                         (["--noise-sigma", "-1"], "noise_sigma"), (["--epochs", "0"], "epochs"),
+                         (["--test-fraction", "1.5"], "test_fraction")):
         with pytest.raises(SystemExit) as exit_info:
             main(["train", "--dataset", str(synthetic_store), "--out", str(tmp_path / "bad"), *flags])
         assert exit_info.value.code == 2
-        assert field in capsys.readouterr().err
+        error = capsys.readouterr().err
+        assert field in error
+        if field not in ("seeds",):  # --seeds is a count, checked by the CLI itself
+            assert f"({flags[0]})" in error  # the flag the user typed, from FieldValueError.field
     assert not (tmp_path / "bad").exists()
+
+
+def test_configuration_errors_name_their_field():
+    from dmilib.errors import FieldValueError
+
+    with pytest.raises(FieldValueError) as info:
+        Degradation(noise_sigma=-0.1)
+    assert info.value.field == "noise_sigma"
+    with pytest.raises(FieldValueError) as info:
+        ExperimentConfig(("x.zarr",), degradation={"component": "mz"})
+    assert info.value.field == "degradation"
 
 
 def test_bench_train_reports_images_per_second(capsys):

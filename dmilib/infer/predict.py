@@ -60,7 +60,7 @@ def fields_array(Hz_mT, Hx_mT, count: int) -> np.ndarray | None:
 
 
 def _field_flags(run, fields: np.ndarray, flags: list) -> None:
-    trained = run.info.get("training_images") or {}
+    trained = run.training_images
     for number, name in enumerate(("Hz_mT", "Hx_mT")):
         span = trained.get(name)
         if span is None:
@@ -76,12 +76,12 @@ def _half_width_mJ(run, size: int | None = None) -> tuple[float | None, str]:
     """Calibrated 90 % half-width in mJ/m^2 for one image (``size`` None) or a series, or None and why."""
     from ..learn.conformal import DEFAULT_ALPHA, conformal_quantile
 
-    conformal = run.info.get("conformal")
+    conformal = run.conformal
     if not conformal:
         return None, ("the run has no calibration runs (train with --calibration-fraction and --split grouped): "
                       "there is no measured interval, and the seed spread is not an error bar")
     if size is not None and size > 1:
-        sizes = (run.info.get("series") or {}).get("sizes") or {}
+        sizes = run.series_sizes
         usable = [int(k) for k, entry in sizes.items() if int(k) <= size and entry.get("calibration_residuals_mJ_per_m2")]
         if not usable:
             return None, f"the run has no calibrated interval for a series of {size} images"
@@ -100,7 +100,7 @@ def _half_width_mJ(run, size: int | None = None) -> tuple[float | None, str]:
 
 
 def _D_range_flag(run, D_mJ: float, flags: list) -> None:
-    span = (run.info.get("training_images") or {}).get("D_mJ_per_m2")
+    span = run.training_images.get("D_mJ_per_m2")
     if span is None:
         return
     tolerance = _D_TOLERANCE * (span[1] - span[0])

@@ -56,32 +56,19 @@ def _recentre_tolerance(target: int) -> float:
 
 def _training_cell_size_m(run) -> float:
     """Cell size of the simulations the run was trained on (dataset provenance)."""
-    datasets = run.info.get("datasets") or []
-    try:
-        return float(datasets[0]["cell_size_m"][0])
-    except (IndexError, KeyError, TypeError, ValueError):
-        pass
+    if run.training_cell_size_m is not None:
+        return run.training_cell_size_m
     degradation = run.degradation
-    if degradation.pixel_size_m is None and "input_pixel_size_m" in run.info:
-        return float(run.info["input_pixel_size_m"]) / degradation.pixelation
+    if degradation.pixel_size_m is None and run.input_pixel_size_m is not None:
+        return run.input_pixel_size_m / degradation.pixelation
     raise ValueError(f"{run.path}: run.json lacks datasets[0].cell_size_m, the training cell size needed to "
                      "prepare a vector image")
 
 
-def _training_grid(run) -> tuple[int, int] | None:
-    datasets = run.info.get("datasets") or []
-    try:
-        shape = tuple(int(n) for n in datasets[0]["shape"])
-    except (IndexError, KeyError, TypeError, ValueError):
-        return None
-    return shape if len(shape) == 2 else None
-
-
 def _model_pixel_size_m(run) -> float:
-    value = run.info.get("input_pixel_size_m")
-    if value is None:
+    if run.input_pixel_size_m is None:
         raise ValueError(f"{run.path}: run.json lacks input_pixel_size_m")
-    return float(value)
+    return run.input_pixel_size_m
 
 
 def _nm(value_m: float) -> str:
@@ -152,7 +139,7 @@ def _bubble_checks(search, view: np.ndarray, run, model_pixel: float, flags: lis
     if seen.touches_edge and not search.bubble.touches_edge:
         flags.append(_flag("edge", f"the bubble reaches the edge of the model's {fov} window: it is larger than "
                                    "that window or could not be centred in it"))
-    trained = (run.info.get("training_images") or {}).get("bubbles")
+    trained = run.training_images.get("bubbles")
     if not trained or trained.get("equivalent_radius_m") is None:
         notes.append("run.json has no training_images bubble ranges (trained before dmilib recorded them): bubble "
                      "size, edge width and position are not compared with the training images")
@@ -214,7 +201,7 @@ def _prepare(image: InputImage, run, notes: list, flags: list, polarity: str) ->
     if "constant" not in flag_codes(flags):  # an array made in memory was not checked on reading
         _constant_flag(np.asarray(image.array if image.kind == "scalar" else image.array[2]), flags,
                        "m_z" if image.kind == "vector" else str(image.component))
-    grid = _training_grid(run) if image.kind == "vector" else None
+    grid = run.training_grid_shape if image.kind == "vector" else None
     if grid is not None:
         cell = _training_cell_size_m(run)
         target_fov, target = (grid[0] * cell, grid[1] * cell), "training grid's"

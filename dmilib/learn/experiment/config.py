@@ -8,14 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...degrade import Degradation
+from ...errors import FieldValueError
 from ..model import DEFAULT_LEARNING_RATE
 from ..splits import DEFAULT_TEST_FRACTION, SPLIT_NAMES, SUBSET_NAMES
-
-
-def _default_degradation():
-    from ...degrade import Degradation
-
-    return Degradation()
 
 
 @dataclass(frozen=True)
@@ -58,7 +54,7 @@ class ExperimentConfig:
     split: str = "random"
     split_seed: int = 0
     test_fraction: float = DEFAULT_TEST_FRACTION
-    degradation: object = field(default_factory=_default_degradation)
+    degradation: Degradation = field(default_factory=Degradation)
     seeds: tuple[int, ...] = tuple(range(10))
     epochs: int = 30
     batch_size: int = 32
@@ -74,41 +70,44 @@ class ExperimentConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Raise ValueError naming the first invalid field."""
+        """Raise ValueError (:class:`~dmilib.errors.FieldValueError`) naming the first invalid field."""
         if not self.dataset_paths:
-            raise ValueError("dataset_paths must name at least one dataset store")
+            raise FieldValueError("dataset_paths", "dataset_paths must name at least one dataset store")
         if self.subset not in SUBSET_NAMES:
-            raise ValueError(f"subset must be one of {SUBSET_NAMES}, got {self.subset!r}")
+            raise FieldValueError("subset", f"subset must be one of {SUBSET_NAMES}, got {self.subset!r}")
         if self.split not in SPLIT_NAMES:
-            raise ValueError(f"split must be one of {SPLIT_NAMES}, got {self.split!r}")
+            raise FieldValueError("split", f"split must be one of {SPLIT_NAMES}, got {self.split!r}")
         for name in ("split_seed", "epochs", "batch_size"):
             value = getattr(self, name)
             minimum = 0 if name == "split_seed" else 1
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+                raise FieldValueError(name, f"{name} must be an integer >= {minimum}, got {value!r}")
         if not (isinstance(self.test_fraction, (int, float)) and 0 < self.test_fraction < 1):
-            raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {self.test_fraction!r}")
+            raise FieldValueError("test_fraction",
+                                  f"test_fraction must lie strictly between 0 and 1, got {self.test_fraction!r}")
         if not self.seeds:
-            raise ValueError("seeds must hold at least one seed")
+            raise FieldValueError("seeds", "seeds must hold at least one seed")
         for seed in self.seeds:
             if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-                raise ValueError(f"seeds must be integers >= 0, got {seed!r}")
+                raise FieldValueError("seeds", f"seeds must be integers >= 0, got {seed!r}")
         if len(set(self.seeds)) != len(self.seeds):
-            raise ValueError(f"seeds must be distinct, got {list(self.seeds)}")
+            raise FieldValueError("seeds", f"seeds must be distinct, got {list(self.seeds)}")
         if not (isinstance(self.learning_rate, (int, float)) and np.isfinite(self.learning_rate)
                 and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
+            raise FieldValueError("learning_rate",
+                                  f"learning_rate must be a positive number, got {self.learning_rate!r}")
         if not isinstance(self.fields, (bool, np.bool_)):
-            raise ValueError(f"fields must be True or False, got {self.fields!r}")
+            raise FieldValueError("fields", f"fields must be True or False, got {self.fields!r}")
         if isinstance(self.calibration_fraction, bool) or not isinstance(self.calibration_fraction, (int, float)) \
                 or not 0 <= self.calibration_fraction < 1:
-            raise ValueError(f"calibration_fraction must lie in [0, 1) (fraction of the training runs), "
-                             f"got {self.calibration_fraction!r}")
+            raise FieldValueError("calibration_fraction", "calibration_fraction must lie in [0, 1) (fraction of the "
+                                  f"training runs), got {self.calibration_fraction!r}")
         if self.calibration_fraction > 0 and self.split != "grouped":
-            raise ValueError(f"calibration_fraction > 0 needs split='grouped' (calibration and test runs must be "
-                             f"whole runs never seen in training), got split={self.split!r}")
-        if not (hasattr(self.degradation, "apply") and hasattr(self.degradation, "to_dict")):
-            raise ValueError(f"degradation must be a dmilib.degrade.Degradation, got {type(self.degradation).__name__}")
+            raise FieldValueError("calibration_fraction", "calibration_fraction > 0 needs split='grouped' (calibration "
+                                  f"and test runs must be whole runs never seen in training), got split={self.split!r}")
+        if not isinstance(self.degradation, Degradation):
+            raise FieldValueError("degradation", "degradation must be a dmilib.degrade.Degradation, "
+                                  f"got {type(self.degradation).__name__}")
 
     def to_dict(self) -> dict:
         """JSON-safe form (the degradation as ``Degradation.to_dict()``)."""
@@ -121,8 +120,6 @@ class ExperimentConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "ExperimentConfig":
         """Inverse of :meth:`to_dict`."""
-        from ...degrade import Degradation
-
         values = dict(data)
         values["degradation"] = Degradation.from_dict(dict(values["degradation"]))
         values["dataset_paths"] = tuple(values["dataset_paths"])
