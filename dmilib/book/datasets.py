@@ -36,19 +36,22 @@ def default_dataset_path(preset_name: str) -> Path:
     return REPOSITORY_ROOT / "data" / f"{preset_name}.zarr"
 
 
-def _resolve(path: str | Path | None, preset_name: str) -> Path:
-    if path is None:
-        return default_dataset_path(preset_name)
+def from_root(path: str | Path) -> Path:
+    """``path`` with ``~`` expanded; a relative path is taken from the repository root, not the working folder."""
     path = Path(path).expanduser()
     return path if path.is_absolute() else REPOSITORY_ROOT / path
 
 
-def _display_path(path: Path) -> str:
-    """``path`` relative to the repository root when inside it, else absolute."""
+def _resolve(path: str | Path | None, preset_name: str) -> Path:
+    return default_dataset_path(preset_name) if path is None else from_root(path)
+
+
+def display_path(path: str | Path) -> str:
+    """``path`` relative to the repository root when inside it, else absolute (for printed commands)."""
     try:
-        return str(path.resolve().relative_to(REPOSITORY_ROOT))
+        return str(Path(path).resolve().relative_to(REPOSITORY_ROOT))
     except ValueError:
-        return str(path.resolve())
+        return str(Path(path).resolve())
 
 
 def _flatten(overrides: Mapping, prefix: str = "") -> list[tuple[str, object]]:
@@ -104,7 +107,7 @@ def generate_command(
         A shell-quoted command to run from the repository root, e.g.
         ``"dmilib generate --preset quick --out data/quick.zarr"``.
     """
-    args = ["dmilib", "generate", "--preset", preset_name, "--out", _display_path(_resolve(path, preset_name))]
+    args = ["dmilib", "generate", "--preset", preset_name, "--out", display_path(_resolve(path, preset_name))]
     for key, value in _flatten(overrides or {}):
         if key == "runs_per_task":
             args += ["--runs-per-task", _cli_value(value)]
@@ -191,7 +194,7 @@ def ensure_dataset(
         if stored_hash != config.parameters_hash():
             made_by = ("an import of OVF files" if existing.config is None
                        else f"preset {existing.attrs.get('preset')!r} with other parameters")
-            other = _display_path(store.with_name(f"{store.stem}-{config.parameters_hash()[:8]}.zarr"))
+            other = display_path(store.with_name(f"{store.stem}-{config.parameters_hash()[:8]}.zarr"))
             raise ValueError(
                 f"{store} holds a dataset made by {made_by} (not preset {preset_name!r}"
                 f"{' with the given overrides' if overrides else ''}); it is left untouched. "

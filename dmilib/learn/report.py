@@ -232,6 +232,41 @@ def compare(statement: str, ours: bool, detail: str) -> str:
     return f"- {statement}: **{'agrees' if ours else 'differs'}** ({detail})."
 
 
+def ordering_finding(statement: str, means: dict[str, tuple[float, float]], cases: list[tuple[list[str], list[str]]],
+                     scope: str, preposition: str = "in") -> str:
+    """A :func:`compare` line for "``lower`` beats ``higher``", checked case by case.
+
+    Each case ``(lower, higher)`` holds when every experiment of ``lower`` has a smaller mean
+    test MAE than every one of ``higher``; the finding agrees when all cases hold. ``means``
+    is :func:`mae_statistics`' result. A case naming an experiment without results makes
+    the finding "not measured".
+    """
+    missing = sorted({name for case in cases for name in (*case[0], *case[1]) if name not in means})
+    if missing:
+        return f"- {statement}: **not measured** (needs {', '.join(missing)})."
+    holds = [all(means[a][0] < means[b][0] for a in lower for b in higher) for lower, higher in cases]
+    detail = "; ".join(", ".join(f"{name} {means[name][0]:.3f} ± {means[name][1]:.3f}" for name in (*lower, *higher))
+                       for lower, higher in cases)
+    return compare(statement, all(holds), f"holds {preposition} {sum(holds)} of {len(holds)} {scope}; {detail}")
+
+
+def significance_finding(statement: str, rows: list[dict], pairs: list[tuple[str, str, str]],
+                         model: str = "cnn") -> str:
+    """A :func:`compare` line for "no significant degradation": each ``(name, reference, label)``.
+
+    A change ``name - reference`` of the mean test MAE counts as significant when it exceeds
+    twice its standard error (:func:`mae_difference`); the finding agrees when none does.
+    """
+    worse, details = [], []
+    for name, reference, label in pairs:
+        delta, error = mae_difference(rows, name, reference, model)
+        details.append(f"{label}: {delta:+.3f} ± {error:.3f}")
+        if delta > 2 * error:
+            worse.append(label)
+    return compare(statement, not worse, "change of the test MAE, mJ/m²: " + "; ".join(details)
+                   + (f"; significantly worse: {', '.join(worse)}" if worse else "; none significantly worse"))
+
+
 def ordered(values: dict[str, tuple[float, float]], names: list[str]) -> np.ndarray:
     """Mean MAE of ``names`` in that order (for comparisons in the chapters)."""
     return np.array([values[name][0] for name in names])
