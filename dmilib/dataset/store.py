@@ -455,6 +455,14 @@ def _nearest(candidates: np.ndarray, target: float) -> float:
     return float(unique[np.flatnonzero(distance <= best + _TIE)[0]])
 
 
+def _nearest_within(candidates: np.ndarray, target: float, tolerance: float, show) -> tuple[float | None, str]:
+    """``(nearest value, "")``, or ``(None, the stored values as text)`` when it is farther than ``tolerance``."""
+    found = _nearest(candidates, target)
+    if abs(found - target) <= tolerance:
+        return found, ""
+    return None, ", ".join(show(value) for value in np.unique(candidates))
+
+
 def _mJ(d: float) -> str:
     return f"{d * 1e3:.2f}"
 
@@ -580,15 +588,13 @@ class Dataset:
         film = "the uniform film" if int(tessellation) < 0 else f"tessellation {int(tessellation)}"
         if not pool.any():
             raise ValueError(f"tessellation: the dataset has no valid sample of {film}")
-        d_found = _nearest(labels["D_J_per_m2"][pool], D)
-        if abs(d_found - D) > D_tolerance_J_per_m2:
-            stored = ", ".join(_mJ(d) for d in np.unique(labels["D_J_per_m2"][pool]))
+        d_found, stored = _nearest_within(labels["D_J_per_m2"][pool], D, D_tolerance_J_per_m2, _mJ)
+        if d_found is None:
             raise ValueError(f"D: no valid sample near D = {_mJ(D)} mJ/m² (within {_mJ(D_tolerance_J_per_m2)} "
                              f"mJ/m²) for {film}; valid samples have D = {stored} mJ/m²")
         pool &= np.isclose(labels["D_J_per_m2"], d_found, rtol=0, atol=_TIE)
-        hz_found = _nearest(labels["Hz_T"][pool], Hz_T)
-        if abs(hz_found - Hz_T) > Hz_tolerance_T:
-            stored = ", ".join(_mT(h) for h in np.unique(labels["Hz_T"][pool]))
+        hz_found, stored = _nearest_within(labels["Hz_T"][pool], Hz_T, Hz_tolerance_T, _mT)
+        if hz_found is None:
             raise ValueError(f"Hz_T: no valid sample near Hz = {_mT(Hz_T)} mT (within {_mT(Hz_tolerance_T)} mT) at "
                              f"D = {_mJ(d_found)} mJ/m² for {film}; valid samples there have Hz = {stored} mT")
         pool &= np.isclose(labels["Hz_T"], hz_found, rtol=0, atol=_TIE)

@@ -89,6 +89,14 @@ def _outline(ax: Axes, mask: np.ndarray, extent: tuple[float, float, float, floa
     ax.contour(mask.astype(float), levels=[0.5], colors="0.6", linewidths=0.6, extent=extent, origin="lower")
 
 
+def _show(ax: Axes, component: np.ndarray, mask: np.ndarray, extent: tuple[float, float, float, float]):
+    """One component on [-1, 1] in the book's colour map, cells outside ``mask`` blank, with the disk outline."""
+    image = ax.imshow(_masked(component, mask), cmap=COLORMAP, vmin=-1.0, vmax=1.0, origin="lower", extent=extent,
+                      interpolation="nearest")
+    _outline(ax, mask, extent)
+    return image
+
+
 def plot_components(
     m: np.ndarray,
     grid: Grid,
@@ -152,16 +160,7 @@ def plot_components(
     for b in range(count):
         for c in range(3):
             ax = axes[b, c]
-            image = ax.imshow(
-                _masked(batch[b, c, rows, cols], mask),
-                cmap=COLORMAP,
-                vmin=-1.0,
-                vmax=1.0,
-                origin="lower",
-                extent=extent,
-                interpolation="nearest",
-            )
-            _outline(ax, mask, extent)
+            image = _show(ax, batch[b, c, rows, cols], mask, extent)
             ax.set_aspect("equal")
             if b == 0:
                 ax.set_title(titles[c])
@@ -229,16 +228,7 @@ def plot_mz_with_arrows(
     if ax is None:
         fig = Figure(figsize=(5.2, 4.4), layout="constrained")
         ax = fig.add_subplot()
-    image = ax.imshow(
-        _masked(state[2, rows, cols], mask),
-        cmap=COLORMAP,
-        vmin=-1.0,
-        vmax=1.0,
-        origin="lower",
-        extent=extent,
-        interpolation="nearest",
-    )
-    _outline(ax, mask, extent)
+    image = _show(ax, state[2, rows, cols], mask, extent)
     # Arrows at every stride-th cell, offset by half a stride so that they sit inside the window.
     j = np.arange(rows.start + stride // 2, rows.stop, stride)
     i = np.arange(cols.start + stride // 2, cols.stop, stride)
