@@ -195,11 +195,12 @@ def ensure_dataset(
             made_by = ("an import of OVF files" if existing.config is None
                        else f"preset {existing.attrs.get('preset')!r} with other parameters")
             other = display_path(store.with_name(f"{store.stem}-{config.parameters_hash()[:8]}.zarr"))
+            elsewhere = generate_command(preset_name, other, overrides=overrides, scheduler=scheduler, progress=progress)
             raise ValueError(
                 f"{store} holds a dataset made by {made_by} (not preset {preset_name!r}"
                 f"{' with the given overrides' if overrides else ''}); it is left untouched. "
                 f"Generate the requested one elsewhere with "
-                f"`{generate_command(preset_name, other, overrides=overrides, scheduler=scheduler, progress=progress)}` "
+                f"`{elsewhere}` "
                 f"and pass path={other!r}, or replace it with `{command} --overwrite`")
         if not pending_runs(existing.group):
             # Complete: no call to generate(), which would rewrite the store's timing record.

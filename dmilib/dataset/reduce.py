@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..cropping import block_mean
-from .store import LAYOUT, Dataset, check_replaceable, record_digests, remove_scratch, swap_in, write_layout, writer_lock
+from .store import (LAYOUT, Dataset, check_replaceable, record_digests, remove_scratch, swap_in, write_layout,
+                    writer_lock)
 
 
 def block_average(m: np.ndarray, b: int) -> np.ndarray:
