@@ -61,6 +61,7 @@ def _layer_index(text: str) -> int:
 def _train(args) -> int:
     from .learn.experiment import ExperimentConfig, format_summary, run_experiment, summarize
     from .degrade import Degradation
+    from .errors import FieldValueError
 
     if args.seeds < 1:
         raise ValueError(f"--seeds must be an integer >= 1 (number of seeds 0 .. N-1), got {args.seeds}")
@@ -69,15 +70,14 @@ def _train(args) -> int:
                                   noise_copies=args.noise_copies,
                                   noise_before_pixelation=not args.noise_after_pixelation,
                                   blur_fwhm_m=args.blur_fwhm_m, pixel_size_m=args.pixel_size_m)
-    except ValueError as error:
-        field = str(error).split()[0]
-        flag = f" (--{field.replace('_', '-')})" if hasattr(args, field) else ""
-        raise ValueError(f"{error}{flag}") from error
-    config = ExperimentConfig(dataset_paths=tuple(args.dataset), subset=args.subset, split=args.split,
-                              split_seed=args.split_seed, test_fraction=args.test_fraction, degradation=degradation,
-                              seeds=tuple(range(args.seeds)), epochs=args.epochs, batch_size=args.batch_size,
-                              learning_rate=args.learning_rate, name=args.name, fields=args.fields,
-                              calibration_fraction=args.calibration_fraction)
+        config = ExperimentConfig(dataset_paths=tuple(args.dataset), subset=args.subset, split=args.split,
+                                  split_seed=args.split_seed, test_fraction=args.test_fraction,
+                                  degradation=degradation, seeds=tuple(range(args.seeds)), epochs=args.epochs,
+                                  batch_size=args.batch_size, learning_rate=args.learning_rate, name=args.name,
+                                  fields=args.fields, calibration_fraction=args.calibration_fraction)
+    except FieldValueError as error:
+        flag = f"--{error.field.replace('_', '-')}"
+        raise ValueError(f"{error} ({flag})" if hasattr(args, error.field) else str(error)) from error
     rows = run_experiment(config, args.out, progress=not args.quiet)
     print(format_summary(summarize(rows)))
     print(f"(MAE in mJ/m^2, mean ± std over seeds; results in {args.out}/results.csv, models and run.json beside it)")

@@ -32,6 +32,9 @@ import numpy as np
 import scipy.ndimage
 import scipy.signal
 
+from .cropping import block_mean
+from .errors import FieldValueError
+
 __all__ = [
     "COMPONENTS",
     "MIN_OUTPUT_PIXELS",
@@ -88,10 +91,10 @@ def _check_length(name: str, value, *, allow_zero: bool) -> float:
     lower = "[0" if allow_zero else "(0"
     allowed = f"{lower}, {_MAX_LENGTH_M:g}] m (metres, e.g. 400e-9)"
     if not _is_real(value) or not math.isfinite(float(value)):
-        raise ValueError(f"{name} must be a finite number in {allowed}, got {value!r}")
+        raise FieldValueError(name, f"{name} must be a finite number in {allowed}, got {value!r}")
     value = float(value)
     if value < 0 or (value == 0 and not allow_zero) or value > _MAX_LENGTH_M:
-        raise ValueError(f"{name} must be in {allowed}, got {value!r}")
+        raise FieldValueError(name, f"{name} must be in {allowed}, got {value!r}")
     return value
 
 
@@ -155,11 +158,7 @@ def pixelate(images: np.ndarray, b: int) -> np.ndarray:
         raise ValueError(f"b (pixelation) must be in [1, {min(height, width)}] for a {height} x {width} image, got {b}")
     if b == 1:
         return array.astype(np.float32, copy=True)
-    top, left = (height % b) // 2, (width % b) // 2
-    rows, cols = height // b, width // b
-    cropped = array[..., top : top + rows * b, left : left + cols * b]
-    blocks = cropped.reshape(*array.shape[:-2], rows, b, cols, b)
-    return blocks.mean(axis=(-3, -1), dtype=np.float64).astype(np.float32)
+    return block_mean(array, b)
 
 
 def _gaussian_kernel(sigma_px: float) -> np.ndarray:
@@ -354,6 +353,8 @@ class Degradation:
     def validate(self, cell_size_m: float | None = None, *, image_shape: tuple[int, int] | None = None) -> None:
         """Check every field; raise ValueError naming the field and its allowed range.
 
+        The error is a :class:`~dmilib.errors.FieldValueError`: its ``field`` is the name.
+
         Parameters
         ----------
         cell_size_m : float, optional
@@ -364,23 +365,27 @@ class Degradation:
             ``pixelation`` or ``pixel_size_m`` for that input in the message.
         """
         if not isinstance(self.component, str) or self.component not in COMPONENTS:
-            raise ValueError(f"component must be one of {sorted(COMPONENTS)}, got {self.component!r}")
+            raise FieldValueError("component",
+                                  f"component must be one of {sorted(COMPONENTS)}, got {self.component!r}")
         if not _is_int(self.pixelation) or self.pixelation < 1:
-            raise ValueError(f"pixelation must be an integer >= 1, got {self.pixelation!r}")
+            raise FieldValueError("pixelation", f"pixelation must be an integer >= 1, got {self.pixelation!r}")
         if not _is_real(self.noise_sigma) or not math.isfinite(float(self.noise_sigma)) or self.noise_sigma < 0:
-            raise ValueError(f"noise_sigma must be a finite number >= 0 (units of Ms), got {self.noise_sigma!r}")
+            raise FieldValueError("noise_sigma", "noise_sigma must be a finite number >= 0 (units of Ms), "
+                                  f"got {self.noise_sigma!r}")
         if not _is_int(self.noise_copies) or self.noise_copies < 1:
-            raise ValueError(f"noise_copies must be an integer >= 1, got {self.noise_copies!r}")
+            raise FieldValueError("noise_copies", f"noise_copies must be an integer >= 1, got {self.noise_copies!r}")
         if not isinstance(self.noise_before_pixelation, (bool, np.bool_)):
-            raise ValueError(f"noise_before_pixelation must be True or False, got {self.noise_before_pixelation!r}")
+            raise FieldValueError("noise_before_pixelation", "noise_before_pixelation must be True or False, "
+                                  f"got {self.noise_before_pixelation!r}")
         _check_length("blur_fwhm_m", self.blur_fwhm_m, allow_zero=True)
         if self.pixel_size_m is not None:
             _check_length("pixel_size_m", self.pixel_size_m, allow_zero=False)
         if cell_size_m is not None:
             cell_size_m = _check_length("cell_size_m", cell_size_m, allow_zero=False)
             if self.pixel_size_m is not None and self.pixel_size_m < cell_size_m * (1.0 - 1e-9):
-                raise ValueError(f"pixel_size_m must be None or in [cell_size_m = {cell_size_m:g}, "
-                                 f"{_MAX_LENGTH_M:g}] m (a camera does not super-resolve), got {self.pixel_size_m!r}")
+                raise FieldValueError("pixel_size_m", f"pixel_size_m must be None or in [cell_size_m = "
+                                      f"{cell_size_m:g}, {_MAX_LENGTH_M:g}] m (a camera does not super-resolve), "
+                                      f"got {self.pixel_size_m!r}")
         if image_shape is not None:
             if cell_size_m is None:
                 raise ValueError("cell_size_m is required to check image_shape")
@@ -397,9 +402,9 @@ class Degradation:
         b = self.pixelation
         rows, cols = height // b, width // b
         if min(rows, cols) < MIN_OUTPUT_PIXELS:
-            raise ValueError(f"pixelation must be in [1, {smallest // MIN_OUTPUT_PIXELS}] for a {height} x {width} "
-                             f"input: pixelation = {b} leaves {rows} x {cols} pixels, fewer than "
-                             f"{MIN_OUTPUT_PIXELS} x {MIN_OUTPUT_PIXELS}")
+            raise FieldValueError("pixelation", f"pixelation must be in [1, {smallest // MIN_OUTPUT_PIXELS}] for a "
+                                  f"{height} x {width} input: pixelation = {b} leaves {rows} x {cols} pixels, "
+                                  f"fewer than {MIN_OUTPUT_PIXELS} x {MIN_OUTPUT_PIXELS}")
         if self.pixel_size_m is None:
             return rows, cols
         current = b * cell_size_m
@@ -408,10 +413,10 @@ class Degradation:
         if min(out_rows, out_cols) < MIN_OUTPUT_PIXELS:
             # round(n * current / p) >= 8  <=>  p <= n * current / 7.5
             largest = min(rows, cols) * current / (MIN_OUTPUT_PIXELS - 0.5)
-            raise ValueError(f"pixel_size_m must be in [cell_size_m = {cell_size_m:g}, {largest:.6g}] m for a "
-                             f"{height} x {width} input with pixelation = {b}: pixel_size_m = "
-                             f"{self.pixel_size_m:g} gives {out_rows} x {out_cols} pixels, fewer than "
-                             f"{MIN_OUTPUT_PIXELS} x {MIN_OUTPUT_PIXELS}")
+            raise FieldValueError("pixel_size_m", f"pixel_size_m must be in [cell_size_m = {cell_size_m:g}, "
+                                  f"{largest:.6g}] m for a {height} x {width} input with pixelation = {b}: "
+                                  f"pixel_size_m = {self.pixel_size_m:g} gives {out_rows} x {out_cols} pixels, "
+                                  f"fewer than {MIN_OUTPUT_PIXELS} x {MIN_OUTPUT_PIXELS}")
         return out_rows, out_cols
 
     @property

@@ -101,15 +101,18 @@ def find_sample(dataset, D, Hz, tessellation) -> int | None:
     ----------
     dataset : Dataset or path
     D : float
-        D in J/m^2 (matched within 1e-9, as :meth:`Dataset.select`).
+        D in J/m^2 (matched within 1e-9 by :meth:`Dataset.find`).
     Hz : float
         mu0 Hz in tesla.
     tessellation : int or "uniform"
         -1 or ``"uniform"`` for a uniform film, else the tessellation seed.
     """
     dataset = _open(dataset)
-    matches = dataset.select(D=float(D), Hz_T=float(Hz), tessellation=_tessellation_value(tessellation))
-    return int(matches[0]) if matches.size else None
+    D, Hz = float(D), float(Hz)
+    try:
+        return dataset.find(D, Hz, _tessellation_value(tessellation), D_tolerance_J_per_m2=1e-9, Hz_tolerance_T=1e-9)
+    except ValueError:  # no stored sample at these slider values
+        return None
 
 
 def _available(labels: dict, tessellation: int) -> str:

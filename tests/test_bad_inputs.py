@@ -98,12 +98,11 @@ def d(tmp_path_factory) -> Path:
 
 def _stub_run(pixel_m: float = 3.5e-9, side: int = 64):
     """What ``prepare_inputs`` reads of a trained run (a scalar mz model), without Keras."""
-    from types import SimpleNamespace
-
     from dmilib.degrade import Degradation
+    from dmilib.learn.artifacts import LoadedRun
 
-    return SimpleNamespace(input_shape=(side, side, 1), info={"input_pixel_size_m": pixel_m},
-                           degradation=Degradation(component="mz"), path="stub-run")
+    return LoadedRun(path="stub-run", models=[], seeds=[], degradation=Degradation(component="mz"),
+                     info={"input_pixel_size_m": pixel_m, "input_shape": [side, side, 1]})
 
 
 def _huge_resample(d):

@@ -112,7 +112,7 @@ def test_command_is_accepted_by_the_cli_and_means_the_same_parameters(tmp_path):
 
 def test_default_paths_are_in_the_repository_data_folder():
     assert default_dataset_path("quick") == REPOSITORY_ROOT / "data" / "quick.zarr"
-    assert (REPOSITORY_ROOT / "dmilib" / "book.py").is_file()
+    assert (REPOSITORY_ROOT / "dmilib" / "book" / "__init__.py").is_file()
     assert generate_command("quick") == "dmilib generate --preset quick --out data/quick.zarr"
     assert generate_command("quick", "data/q.zarr", overwrite=True).endswith("--out data/q.zarr --overwrite")
 
@@ -123,5 +123,6 @@ def test_profile_settings():
     assert paper["preset_name"] == "paper" and paper["dataset_path"] == default_dataset_path("paper")
     quick["preset_name"] = "changed"  # a copy: callers may extend it
     assert profile_settings("quick")["preset_name"] == "quick"
+    assert profile_settings("smoke")["preset_name"] == "tiny"  # the test suite's smoke runs
     with pytest.raises(ValueError, match="profile must be one of"):
         profile_settings("gpu")

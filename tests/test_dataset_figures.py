@@ -21,14 +21,14 @@ from matplotlib.figure import Figure
 from matplotlib.quiver import Quiver
 
 from dmilib.dataset import Dataset, generate, preset
-from dmilib.dataset.figures import (
+from dmilib.dataset.figures import select_nearest
+from dmilib.plotting import (
     GRAIN_BOUNDARY_GID,
     ZOOM_GID,
     plot_dataset_snapshots,
     plot_dataset_statistics,
     plot_disorder_sample,
     plot_figure2,
-    select_nearest,
 )
 from dmilib.dataset.shape import measure_bubble
 from dmilib.dataset.voronoi import Tessellation

@@ -12,13 +12,13 @@ import zipfile
 
 import numpy as np
 import pytest
-import zarr
 
 keras = pytest.importorskip("keras")
 
 # Keras backends convert tensors with np.array(x), which NumPy >= 2.3 flags on every save.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
+from dmilib.dataset.store import record_digests, write_layout  # noqa: E402
 from dmilib.degrade import Degradation  # noqa: E402
 from dmilib.learn.artifacts import RUN_LAYOUT, load_run  # noqa: E402
 from dmilib.learn.experiment import (RESULT_COLUMNS, ExperimentConfig, format_summary, read_results,  # noqa: E402
@@ -47,23 +47,21 @@ def _write_synthetic_store(path, size: int = 32, cell_size_m: float = 5e-9):
             inplane = np.sqrt(1 - mz**2)
             m[run * SNAPSHOTS + k] = np.where(mask, [inplane * np.cos(phi), inplane * np.sin(phi), mz], 0.0)
     m[INVALID_RUN * SNAPSHOTS:] = np.nan
-    group = zarr.open_group(str(path), mode="w")
-    group.create_array("magnetization", data=m, chunks=(1, 3, size, size))
-    per_sample = {
+    values = {
+        "magnetization": m,
         "D_J_per_m2": np.repeat([d for d, _ in RUNS], SNAPSHOTS).astype(np.float64),
         "Hz_T": np.tile(-6e-3 - 1e-3 * np.arange(SNAPSHOTS), len(RUNS)),
         "Hx_T": np.full(total, 0.1),
         "tessellation": np.repeat([t for _, t in RUNS], SNAPSHOTS).astype(np.int32),
         "run": np.repeat(np.arange(len(RUNS)), SNAPSHOTS).astype(np.int32),
         "valid": np.repeat(np.arange(len(RUNS)) != INVALID_RUN, SNAPSHOTS),
+        "run_status": np.where(np.arange(len(RUNS)) == INVALID_RUN, 2, 1).astype(np.int8),
+        "mask": mask,
+        "ku_maps": np.zeros((0, size, size), np.float32),
     }
-    for name, values in per_sample.items():
-        group.create_array(name, data=values)
-    group.create_array("run_status", data=np.where(np.arange(len(RUNS)) == INVALID_RUN, 2, 1).astype(np.int8))
-    group.create_array("mask", data=mask)
-    group.attrs.update({"parameters_hash": "synthetic-test-store", "preset": "synthetic", "dmilib_version": "test",
-                        "git_commit": "unknown", "cell_size_m": [cell_size_m, cell_size_m, 12e-9],
-                        "snapshots_per_run": SNAPSHOTS})
+    group = write_layout(path, snapshots_per_run=SNAPSHOTS, cell_size_m=(cell_size_m, cell_size_m, 12e-9), values=values,
+                         attrs={"parameters_hash": "synthetic-test-store", "preset": "synthetic"})
+    record_digests(group)
     return path
 
 
@@ -128,7 +126,11 @@ def test_load_run_gives_the_recorded_test_predictions(trained_run, synthetic_sto
     _, out, _ = trained_run
     run = load_run(out)
     assert run.seeds == [0, 1] and len(run.models) == 2
-    assert run.degradation.to_dict() == run.info["degradation"]
+    assert isinstance(run.degradation, Degradation) and run.degradation.to_dict() == run.info["degradation"]
+    # the fixture's store has 5 nm cells on a 32 x 32 grid; pixelation 2 makes 10 nm pixels
+    assert run.training_cell_size_m == pytest.approx(5e-9) and run.training_grid_shape == (32, 32)
+    assert run.input_pixel_size_m == pytest.approx(10e-9)
+    assert run.conformal is None  # trained without calibration runs
     dataset = Dataset(synthetic_store)
     test_indices = [index for _, index in run.info["split"]["test_samples"]]
     images = run.degradation.apply(dataset.magnetization(test_indices), dataset.grid.dx)
@@ -244,12 +246,27 @@ def test_cli_train_prints_the_summary_and_rejects_bad_input(synthetic_store, tmp
     assert "CNN test MAE" in printed and "ridge test MAE" in printed
     assert (out / "seed_00.keras").is_file()
     for flags, field in ((["--pixelation", "0"], "pixelation"), (["--seeds", "0"], "seeds"),
-                         (["--noise-sigma", "-1"], "noise_sigma"), (["--epochs", "0"], "epochs")):
+                         (["--noise-sigma", "-1"], "noise_sigma"), (["--epochs", "0"], "epochs"),
+                         (["--test-fraction", "1.5"], "test_fraction")):
         with pytest.raises(SystemExit) as exit_info:
             main(["train", "--dataset", str(synthetic_store), "--out", str(tmp_path / "bad"), *flags])
         assert exit_info.value.code == 2
-        assert field in capsys.readouterr().err
+        error = capsys.readouterr().err
+        assert field in error
+        if field not in ("seeds",):  # --seeds is a count, checked by the CLI itself
+            assert f"({flags[0]})" in error  # the flag the user typed, from FieldValueError.field
     assert not (tmp_path / "bad").exists()
+
+
+def test_configuration_errors_name_their_field():
+    from dmilib.errors import FieldValueError
+
+    with pytest.raises(FieldValueError) as info:
+        Degradation(noise_sigma=-0.1)
+    assert info.value.field == "noise_sigma"
+    with pytest.raises(FieldValueError) as info:
+        ExperimentConfig(("x.zarr",), degradation={"component": "mz"})
+    assert info.value.field == "degradation"
 
 
 def test_bench_train_reports_images_per_second(capsys):

@@ -126,3 +126,15 @@ def test_mae_difference_standard_error_with_a_single_seed_experiment():
     delta, error = mae_difference(rows, "c", "a")  # c has one seed: the pooled scatter stands in
     assert delta == pytest.approx(8.0)
     assert error == pytest.approx(np.sqrt(3.0 / 1 + 2.0 / 2))
+
+
+def test_experiment_key_round_trip_and_refusals():
+    from dmilib.learn.report import ExperimentKey, experiment_key
+
+    key = ExperimentKey.parse("mz/uniform")
+    assert key.parts == ("mz", "uniform") and key[0] == "mz" and key.label == "uniform"
+    assert str(key) == experiment_key("mz", "uniform") == "mz/uniform"
+    assert ExperimentKey.parse(key) is key
+    for bad in ((), ("a/b",), ("",)):
+        with pytest.raises(ValueError, match="parts must be"):
+            ExperimentKey(bad)

@@ -75,8 +75,11 @@ def test_noise_notebook_record(smoke_run):
 def test_inference_notebook_record(smoke_run):
     record = smoke_run["inference"]
     assert record["n_models"] == 1
-    for key in ("png_D_J_per_m2", "ovf_D_J_per_m2", "png_calibrated_D_J_per_m2"):
-        assert math.isfinite(record[key]) and -1e-3 <= record[key] <= 2e-3, key
+    # An exported sample read back from its OVF file reaches the models exactly as the stored
+    # sample does through the run's degradation (float32 files: agreement to rounding).
+    assert record["ovf_D_J_per_m2"] == pytest.approx(record["direct_D_J_per_m2"], rel=1e-5, abs=1e-9)
+    for key in ("png_D_J_per_m2", "png_calibrated_D_J_per_m2"):
+        assert math.isfinite(record[key]), key
     assert 0 <= record["true_D_J_per_m2"] <= 1e-3
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import yaml
 
-from ..simulate.constants import MU0_T_M_PER_A
+from .. import formulary
 from ..simulate.geometry import Grid
 from ..simulate.material import Material
 
@@ -167,7 +167,7 @@ class DatasetConfig:
         problems += _range_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
-        exchange_length = math.sqrt(2 * mat.A_J_per_m / (MU0_T_M_PER_A * mat.Ms_A_per_m**2))
+        exchange_length = formulary.exchange_length_m(mat.A_J_per_m, mat.Ms_A_per_m)
         if geo.cell_size_m > exchange_length:
             problems.append(f"geometry.cell_size_m = {geo.cell_size_m:.3g} m exceeds the exchange length "
                             f"{exchange_length:.3g} m (allowed: at most {exchange_length:.3g} m, ideally half)")
@@ -183,7 +183,9 @@ class DatasetConfig:
                             f"{MAX_GRID_CELLS} cells across (disk_diameter_m / cell_size_m <= {MAX_GRID_CELLS})")
         if geo.disk_diameter_m < 3 * geo.cell_size_m:
             problems.append("geometry.disk_diameter_m must span at least 3 cells (the mask would be empty)")
-        k_eff = mat.Ku_J_per_m3 * (1 - 3 * self.disorder.relative_sigma) - 0.5 * MU0_T_M_PER_A * mat.Ms_A_per_m**2
+        # the weakest grain (Ku three standard deviations below the mean) sets the limit on D
+        k_eff = formulary.effective_anisotropy_J_per_m3(mat.Ku_J_per_m3 * (1 - 3 * self.disorder.relative_sigma),
+                                                        mat.Ms_A_per_m)
         d_all = np.abs(np.array(self.uniform_D_J_per_m2 + self.nonuniform_D_J_per_m2, dtype=float))
         if d_all.size == 0:
             problems.append("uniform_D_J_per_m2 and nonuniform_D_J_per_m2 are both empty: nothing to generate")
@@ -192,7 +194,7 @@ class DatasetConfig:
         elif k_eff <= 0:
             problems.append(f"K_eff = Ku - mu0 Ms^2/2 = {k_eff:.3g} J/m3 is not positive: no perpendicular bubbles")
         else:
-            d_critical = 4 * math.sqrt(mat.A_J_per_m * k_eff) / math.pi
+            d_critical = formulary.critical_dmi_J_per_m2(mat.A_J_per_m, k_eff)
             if d_all.max() >= d_critical:
                 problems.append(f"D = {d_all.max():.3g} J/m2 is beyond the critical 4 sqrt(A K_eff)/pi = "
                                 f"{d_critical:.3g} J/m2 (allowed: |D| < {d_critical:.3g}; K_eff of the weakest grain)")

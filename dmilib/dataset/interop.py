@@ -10,18 +10,14 @@
 from __future__ import annotations
 
 import csv
-import datetime
 import hashlib
 import math
 from pathlib import Path
 
 import numpy as np
-import zarr
 
-from .. import __version__
 from .ovf import read_ovf, write_ovf
-from .store import (DONE, LAYOUT_VERSION, REASON_BYTES, Dataset, check_replaceable, git_commit, record_digests,
-                    remove_scratch, swap_in, writer_lock)
+from .store import DONE, Dataset, check_replaceable, record_digests, remove_scratch, swap_in, write_layout, writer_lock
 from .textformat import write_snapshot_text
 
 EXPORT_FORMATS = ("ovf", "text")
@@ -195,35 +191,27 @@ def import_ovf(rows: list[dict], out, *, overwrite: bool = False, layer: int | s
 
 def _write_imported(tmp, rows, arrays, mask, cell, layers, layer, digest) -> None:
     total = len(arrays)
-    group = zarr.open_group(str(tmp), mode="w")
-    group.create_array("magnetization", data=np.stack(arrays), chunks=(1, 3, *arrays[0].shape[1:]))
-    for name in ("D_J_per_m2", "Hz_T", "Hx_T"):
-        group.create_array(name, data=np.array([r[name] for r in rows], np.float64))
-    group.create_array("tessellation", data=np.array([r["tessellation"] for r in rows], np.int32))
-    group.create_array("run", data=np.arange(total, dtype=np.int32))
-    group.create_array("residual_T", data=np.full(total, np.nan, np.float32))
-    group.create_array("valid", data=np.ones(total, bool))
-    group.create_array("run_status", data=np.full(total, DONE, np.int8))
-    group.create_array("failure_reason", data=np.zeros((total, REASON_BYTES), np.uint8))
-    group.create_array("run_iterations", data=np.zeros(total, np.int64))
-    group.create_array("run_seconds", data=np.full(total, np.nan, np.float32))
-    group.create_array("mask", data=mask)
-    group.create_array("ku_maps", data=np.zeros((0, *mask.shape), np.float32))
-    group.attrs.update({
-        "config": None,
-        "origin": "imported from OVF",
-        "sources": [str(r["path"]) for r in rows],
-        "parameters_hash": digest.hexdigest(),
-        "preset": "imported",
-        "dmilib_version": __version__,
-        "git_commit": git_commit(),
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "layout": LAYOUT_VERSION,
-        "cell_size_m": [float(cell[0]), float(cell[1]), float(cell[2]) * layers],
-        "ovf_layers": {"count": int(layers),
-                       "used": "single" if layer is None else layer if layer == "mean" else int(layer),
-                       "layer_thickness_m": float(cell[2])},
-        "tessellation_seeds": [],
-        "snapshots_per_run": 1,
+    values = {name: np.array([r[name] for r in rows], np.float64) for name in ("D_J_per_m2", "Hz_T", "Hx_T")}
+    values.update({
+        "magnetization": np.stack(arrays),
+        "tessellation": np.array([r["tessellation"] for r in rows], np.int32),
+        "run": np.arange(total, dtype=np.int32),
+        "valid": np.ones(total, bool),
+        "run_status": np.full(total, DONE, np.int8),
+        "mask": mask,
+        "ku_maps": np.zeros((0, *mask.shape), np.float32),
     })
+    group = write_layout(tmp, snapshots_per_run=1, cell_size_m=(cell[0], cell[1], float(cell[2]) * layers),
+                         values=values, attrs={
+                             "config": None,
+                             "origin": "imported from OVF",
+                             "sources": [str(r["path"]) for r in rows],
+                             "parameters_hash": digest.hexdigest(),
+                             "preset": "imported",
+                             "ovf_layers": {"count": int(layers),
+                                            "used": "single" if layer is None else layer if layer == "mean"
+                                            else int(layer),
+                                            "layer_thickness_m": float(cell[2])},
+                             "tessellation_seeds": [],
+                         })
     record_digests(group)

@@ -14,27 +14,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import zarr
 
-from .store import Dataset, check_replaceable, record_digests, remove_scratch, swap_in, writer_lock
+from ..cropping import block_mean
+from .store import (LAYOUT, Dataset, check_replaceable, record_digests, remove_scratch, swap_in, write_layout,
+                    writer_lock)
 
 
 def block_average(m: np.ndarray, b: int) -> np.ndarray:
     """Block-average ``(..., H, W)`` by ``b x b`` after cropping to multiples of ``b``.
 
-    The remainder rows/columns are removed symmetrically, the odd one from the bottom/right
-    (``top = (H % b) // 2``), so a centred disk stays centred.
+    The crop rule is :func:`dmilib.cropping.block_window` (the one of :func:`dmilib.degrade.pixelate`).
     """
     if not isinstance(b, (int, np.integer)) or b < 1:
         raise ValueError(f"b must be an integer >= 1, got {b!r}")
     height, width = m.shape[-2:]
     if height < b or width < b:
         raise ValueError(f"b = {b} exceeds the image size {height} x {width}")
-    top, left = (height % b) // 2, (width % b) // 2
-    rows, cols = height // b, width // b
-    cropped = m[..., top : top + rows * b, left : left + cols * b]
-    shaped = cropped.reshape(*m.shape[:-2], rows, b, cols, b)
-    return shaped.mean(axis=(-3, -1), dtype=np.float64).astype(np.float32)
+    return block_mean(m, b)
 
 
 def reduce_store(source, destination, *, pixelation: int = 5, dtype: str = "float16", overwrite: bool = False) -> Dataset:
@@ -61,28 +57,25 @@ def reduce_store(source, destination, *, pixelation: int = 5, dtype: str = "floa
 
 def _write_reduced(source_dataset: Dataset, tmp: Path, source, pixelation: int, dtype: str) -> None:
     src = source_dataset.group
-    group = zarr.open_group(str(tmp), mode="w")
     mask = block_average(source_dataset.mask.astype(np.float32), pixelation) > 0
+    ku = src["ku_maps"][:]
+    values = {name: src[name][:] for name in LAYOUT
+              if name in src.array_keys() and name not in ("magnetization", "mask", "ku_maps", "run_digest")}
+    values["mask"] = mask
+    values["ku_maps"] = block_average(ku, pixelation) if ku.shape[0] else np.zeros((0, *mask.shape), np.float32)
+    attrs = dict(src.attrs)
+    cell = attrs["cell_size_m"]
+    attrs["cell_size_m"] = [cell[0] * pixelation, cell[1] * pixelation, cell[2]]
+    attrs["reduced_from"] = {"parameters_hash": attrs["parameters_hash"], "pixelation": int(pixelation),
+                             "dtype": dtype, "source": str(Path(source))}
+    attrs["preset"] = f"{attrs.get('preset', 'unknown')}-b{pixelation}"
+    group = write_layout(tmp, snapshots_per_run=int(attrs["snapshots_per_run"]), cell_size_m=attrs["cell_size_m"],
+                         values=values, attrs=attrs, magnetization_dtype=dtype)
+    target = group["magnetization"]
     total = len(source_dataset)
-    shape = (total, 3, *mask.shape)
-    target = group.create_array("magnetization", shape=shape, chunks=(max(1, min(total, 64)), 3, *mask.shape),
-                                dtype=dtype, fill_value=0.0)
+    # block by block: a full-size store need not fit in memory
     for start in range(0, total, 64):
         stop = min(total, start + 64)
         block = block_average(src["magnetization"][start:stop], pixelation) * mask
         target[start:stop] = block.astype(dtype)
-    for name in src.array_keys():
-        if name in ("magnetization", "mask", "ku_maps", "run_digest"):
-            continue
-        group.create_array(name, data=src[name][:])
-    group.create_array("mask", data=mask)
-    ku = src["ku_maps"][:]
-    group.create_array("ku_maps", data=block_average(ku, pixelation) if ku.shape[0] else np.zeros((0, *mask.shape), np.float32))
-    attrs = dict(src.attrs)
-    attrs["cell_size_m"] = [attrs["cell_size_m"][0] * pixelation, attrs["cell_size_m"][1] * pixelation,
-                            attrs["cell_size_m"][2]]
-    attrs["reduced_from"] = {"parameters_hash": attrs["parameters_hash"], "pixelation": int(pixelation),
-                             "dtype": dtype, "source": str(Path(source))}
-    attrs["preset"] = f"{attrs.get('preset', 'unknown')}-b{pixelation}"
-    group.attrs.update(attrs)
     record_digests(group)

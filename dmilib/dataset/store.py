@@ -45,9 +45,11 @@ pid and host in ``<store>.lock.owner`` for the message a second writer gets.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import hashlib
 import json
+import math
 import os
 import shutil
 import socket
@@ -65,6 +67,96 @@ LAYOUT_VERSION = 1
 PENDING, DONE, FAILED = 0, 1, 2
 REASON_BYTES = 256
 DIGEST_BYTES = 32
+
+
+@dataclasses.dataclass(frozen=True)
+class ArraySpec:
+    """One array of the store layout (the table in this module's docstring).
+
+    ``axes`` names the leading axis ``N`` (samples), ``R`` (runs) or ``T`` (tessellations)
+    and then fixed sizes or the grid's ``H``, ``W``; ``chunk`` is the chunk length along the
+    leading axis: ``1``, ``"S"`` (one run's snapshots) or ``"all"``. ``fill`` is the value of
+    an unwritten entry; ``None`` marks arrays every store must be given.
+    """
+
+    axes: tuple
+    dtype: str
+    fill: object = None
+    chunk: object = "all"
+
+
+#: The arrays of a store, in the order they are created.
+LAYOUT = {
+    "magnetization": ArraySpec(("N", 3, "H", "W"), "float32", 0.0, 1),
+    "D_J_per_m2": ArraySpec(("N",), "float64"),
+    "Hz_T": ArraySpec(("N",), "float64"),
+    "Hx_T": ArraySpec(("N",), "float64"),
+    "tessellation": ArraySpec(("N",), "int32"),
+    "run": ArraySpec(("N",), "int32"),
+    "residual_T": ArraySpec(("N",), "float32", np.nan, "S"),
+    "valid": ArraySpec(("N",), "bool", False, "S"),
+    "run_status": ArraySpec(("R",), "int8", PENDING, 1),
+    "failure_reason": ArraySpec(("R", REASON_BYTES), "uint8", 0, 1),
+    "run_iterations": ArraySpec(("R",), "int64", 0, 1),
+    "run_seconds": ArraySpec(("R",), "float32", np.nan, 1),
+    "run_digest": ArraySpec(("R", DIGEST_BYTES), "uint8", 0, 1),
+    "mask": ArraySpec(("H", "W"), "bool"),
+    "ku_maps": ArraySpec(("T", "H", "W"), "float32", chunk=1),
+}
+
+# zstd as zarr's default, plus a CRC-32C per chunk so that a damaged chunk fails to read.
+_MAGNETIZATION_CODECS = (zarr.codecs.ZstdCodec(level=0, checksum=False), zarr.codecs.Crc32cCodec())
+
+
+def write_layout(path, *, snapshots_per_run: int, cell_size_m, values: dict, attrs: dict,
+                 magnetization_dtype: str = "float32") -> zarr.Group:
+    """Create a store at ``path`` with every array of :data:`LAYOUT`; the one store writer.
+
+    ``values`` holds the arrays known now (the labels, the mask and ``ku_maps`` are
+    required; the magnetization may be written later, e.g. block by block); the others get
+    their fill value. ``attrs`` joins the provenance every store carries (version, commit,
+    creation time, layout, cell size, snapshots per run). Generated stores start pending and
+    finish run by run (:func:`write_run`); complete stores (imported, reduced, tests) fill
+    every sample and then call :func:`record_digests`.
+    """
+    missing = [name for name, spec in LAYOUT.items() if spec.fill is None and name not in values]
+    if missing:
+        raise ValueError(f"write_layout needs the array(s) {missing}")
+    unknown = sorted(set(values) - set(LAYOUT))
+    if unknown:
+        raise ValueError(f"write_layout: {unknown} are not arrays of the store layout {list(LAYOUT)}")
+    mask = np.asarray(values["mask"], bool)
+    samples = len(values["D_J_per_m2"])
+    snapshots = int(snapshots_per_run)
+    if snapshots < 1 or samples % snapshots:
+        raise ValueError(f"snapshots_per_run must divide the {samples} samples, got {snapshots_per_run}")
+    sizes = {"N": samples, "R": samples // snapshots, "T": len(values["ku_maps"]), "H": mask.shape[0],
+             "W": mask.shape[1], "S": snapshots}
+    group = zarr.open_group(str(path), mode="w")
+    for name, spec in LAYOUT.items():
+        shape = tuple(sizes.get(axis, axis) for axis in spec.axes)
+        chunks = shape
+        if spec.axes[0] in ("N", "R", "T"):
+            chunks = (max(1, shape[0] if spec.chunk == "all" else sizes.get(spec.chunk, spec.chunk)), *shape[1:])
+        dtype = magnetization_dtype if name == "magnetization" else spec.dtype
+        extra = {"compressors": list(_MAGNETIZATION_CODECS)} if name == "magnetization" else {}
+        if name in values:
+            data = np.asarray(values[name], dtype)
+            if data.shape != shape:
+                raise ValueError(f"write_layout: {name} has shape {data.shape}, the layout needs {shape}")
+            group.create_array(name, data=data, chunks=chunks, **extra)
+        else:
+            group.create_array(name, shape=shape, chunks=chunks, dtype=dtype, fill_value=spec.fill, **extra)
+    group.attrs.update({
+        "dmilib_version": __version__,
+        "git_commit": git_commit(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "layout": LAYOUT_VERSION,
+        "cell_size_m": [float(c) for c in cell_size_m],
+        "snapshots_per_run": snapshots,
+        **attrs,
+    })
+    return group
 
 
 class StoreBusyError(ValueError):
@@ -175,7 +267,7 @@ def run_digest(magnetization: np.ndarray, valid: np.ndarray, residual_T: np.ndar
 
 
 def record_digests(group: zarr.Group) -> None:
-    """Write ``run_digest`` for every run from the stored values (imported and reduced stores)."""
+    """Write ``run_digest`` of every run from the stored values (complete stores: imported, reduced)."""
     runs = group["run_status"].shape[0]
     snapshots = int(group.attrs["snapshots_per_run"])
     digests = np.zeros((runs, DIGEST_BYTES), np.uint8)
@@ -183,7 +275,7 @@ def record_digests(group: zarr.Group) -> None:
         block = slice(run * snapshots, (run + 1) * snapshots)
         digests[run] = run_digest(group["magnetization"][block], group["valid"][block], group["residual_T"][block],
                                   group["magnetization"].dtype)
-    group.create_array("run_digest", data=digests, chunks=(1, DIGEST_BYTES))
+    group["run_digest"][:] = digests
 
 
 def damaged_runs(group: zarr.Group) -> dict[int, str]:
@@ -283,48 +375,23 @@ def _create(path: Path, config: DatasetConfig) -> zarr.Group:
     total = len(runs) * snapshots
     tmp = path.with_name(path.name + ".creating")
     remove_scratch(tmp)
-    group = zarr.open_group(str(tmp), mode="w")
-    # zstd as zarr's default, plus a CRC-32C per chunk so that a damaged chunk fails to read.
-    group.create_array("magnetization", shape=(total, 3, *grid.shape), chunks=(1, 3, *grid.shape),
-                       dtype="float32", fill_value=0.0,
-                       compressors=[zarr.codecs.ZstdCodec(level=0, checksum=False), zarr.codecs.Crc32cCodec()])
     labels = np.repeat([d for d, _ in runs], snapshots)
     tessellation = np.repeat([t for _, t in runs], snapshots).astype(np.int32)
     fields_hz = np.tile(np.asarray(config.protocol.snapshot_Hz_T), len(runs))
-    per_sample = {
+    seeds = list(config.disorder.tessellation_seeds) if config.nonuniform_D_J_per_m2 else []
+    ku = anisotropy_maps(config, seeds, grid).astype(np.float32) if seeds else np.zeros((0, *grid.shape), np.float32)
+    values = {
         "D_J_per_m2": labels.astype(np.float64),
         "Hz_T": fields_hz.astype(np.float64),
         "Hx_T": np.full(total, config.protocol.Hx_T),
         "tessellation": tessellation,
         "run": np.repeat(np.arange(len(runs)), snapshots).astype(np.int32),
+        "mask": grid.mask,
+        "ku_maps": ku,
     }
-    for name, values in per_sample.items():
-        group.create_array(name, data=values, chunks=(max(total, 1),))
-    group.create_array("residual_T", shape=(total,), chunks=(snapshots,), dtype="float32", fill_value=np.nan)
-    group.create_array("valid", shape=(total,), chunks=(snapshots,), dtype="bool", fill_value=False)
-    group.create_array("run_status", shape=(len(runs),), chunks=(1,), dtype="int8", fill_value=PENDING)
-    group.create_array("failure_reason", shape=(len(runs), REASON_BYTES), chunks=(1, REASON_BYTES), dtype="uint8",
-                       fill_value=0)
-    group.create_array("run_iterations", shape=(len(runs),), chunks=(1,), dtype="int64", fill_value=0)
-    group.create_array("run_seconds", shape=(len(runs),), chunks=(1,), dtype="float32", fill_value=np.nan)
-    group.create_array("run_digest", shape=(len(runs), DIGEST_BYTES), chunks=(1, DIGEST_BYTES), dtype="uint8",
-                       fill_value=0)
-    group.create_array("mask", data=grid.mask)
-    seeds = list(config.disorder.tessellation_seeds) if config.nonuniform_D_J_per_m2 else []
-    ku = anisotropy_maps(config, seeds, grid).astype(np.float32) if seeds else np.zeros((0, *grid.shape), np.float32)
-    group.create_array("ku_maps", data=ku, chunks=(1, *grid.shape))
-    group.attrs.update({
-        "config": config.to_dict(),
-        "parameters_hash": config.parameters_hash(),
-        "preset": config.preset,
-        "dmilib_version": __version__,
-        "git_commit": git_commit(),
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "layout": LAYOUT_VERSION,
-        "cell_size_m": [grid.dx, grid.dy, grid.thickness_m],
-        "tessellation_seeds": seeds,
-        "snapshots_per_run": snapshots,
-    })
+    write_layout(tmp, snapshots_per_run=snapshots, cell_size_m=(grid.dx, grid.dy, grid.thickness_m), values=values,
+                 attrs={"config": config.to_dict(), "parameters_hash": config.parameters_hash(),
+                        "preset": config.preset, "tessellation_seeds": seeds})
     # Only a fully initialised store gets the final name, so a crash here leaves no
     # half-made store that a rerun would mistake for a compatible one.
     os.replace(tmp, path)
@@ -363,6 +430,45 @@ def write_run(path, outcome: RunOutcome, snapshots_per_run: int) -> None:
     if "run_digest" in group.array_keys():
         group["run_digest"][outcome.run] = run_digest(m, valid, residual, array.dtype)
     group["run_status"][outcome.run] = DONE if outcome.ok else FAILED
+
+
+# Distances below this count as ties when choosing the nearest stored label.
+_TIE = 1e-12
+
+
+def _finite(name: str, value) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
+def _nearest(candidates: np.ndarray, target: float) -> float:
+    """The candidate value nearest ``target``; ties go to the larger magnitude."""
+    unique = np.unique(candidates)
+    unique = unique[np.argsort(-np.abs(unique), kind="stable")]
+    distance = np.abs(unique - target)
+    best = distance.min()
+    return float(unique[np.flatnonzero(distance <= best + _TIE)[0]])
+
+
+def _nearest_within(candidates: np.ndarray, target: float, tolerance: float, show) -> tuple[float | None, str]:
+    """``(nearest value, "")``, or ``(None, the stored values as text)`` when it is farther than ``tolerance``."""
+    found = _nearest(candidates, target)
+    if abs(found - target) <= tolerance:
+        return found, ""
+    return None, ", ".join(show(value) for value in np.unique(candidates))
+
+
+def _mJ(d: float) -> str:
+    return f"{d * 1e3:.2f}"
+
+
+def _mT(h: float) -> str:
+    return f"{round(h * 1e3, 4):g}"
 
 
 class Dataset:
@@ -456,12 +562,43 @@ class Dataset:
         return damaged_runs(self.group)
 
     def select(self, *, valid_only: bool = True, D=None, Hz_T=None, tessellation=None) -> np.ndarray:
-        """Indices of samples matching the given label values (within 1e-9)."""
+        """Indices of all samples matching the given label values (within 1e-9); see :meth:`find` for one."""
         keep = self.valid if valid_only else np.ones(len(self), bool)
         for name, value in (("D_J_per_m2", D), ("Hz_T", Hz_T), ("tessellation", tessellation)):
             if value is not None:
                 keep &= np.isclose(self.array(name), value, rtol=0, atol=1e-9)
         return np.flatnonzero(keep)
+
+    def find(self, D: float, Hz_T: float, tessellation: int, *, D_tolerance_J_per_m2: float = 0.1e-3,
+             Hz_tolerance_T: float = 1e-3) -> int:
+        """Index of the valid sample nearest the requested labels (``D`` first, then ``Hz``).
+
+        The one label lookup of dmilib (figures, explorer). ``D`` in J/m^2 and ``Hz_T`` in
+        tesla may be off the stored values by at most the tolerances; ``tessellation`` (-1:
+        uniform film) is matched exactly. Ties in distance go to the value of larger
+        magnitude; of several samples with the chosen labels (none in a generated store), the
+        first. Raises ValueError naming the field and the stored values when nothing is near.
+        """
+        D = _finite("D", D)
+        Hz_T = _finite("Hz_T", Hz_T)
+        if isinstance(tessellation, bool) or not isinstance(tessellation, (int, np.integer)):
+            raise ValueError(f"tessellation must be an integer seed (-1: uniform film), got {tessellation!r}")
+        labels = {name: self.array(name) for name in ("D_J_per_m2", "Hz_T", "tessellation")}
+        pool = self.valid & (labels["tessellation"] == int(tessellation))
+        film = "the uniform film" if int(tessellation) < 0 else f"tessellation {int(tessellation)}"
+        if not pool.any():
+            raise ValueError(f"tessellation: the dataset has no valid sample of {film}")
+        d_found, stored = _nearest_within(labels["D_J_per_m2"][pool], D, D_tolerance_J_per_m2, _mJ)
+        if d_found is None:
+            raise ValueError(f"D: no valid sample near D = {_mJ(D)} mJ/m² (within {_mJ(D_tolerance_J_per_m2)} "
+                             f"mJ/m²) for {film}; valid samples have D = {stored} mJ/m²")
+        pool &= np.isclose(labels["D_J_per_m2"], d_found, rtol=0, atol=_TIE)
+        hz_found, stored = _nearest_within(labels["Hz_T"][pool], Hz_T, Hz_tolerance_T, _mT)
+        if hz_found is None:
+            raise ValueError(f"Hz_T: no valid sample near Hz = {_mT(Hz_T)} mT (within {_mT(Hz_tolerance_T)} mT) at "
+                             f"D = {_mJ(d_found)} mJ/m² for {film}; valid samples there have Hz = {stored} mT")
+        pool &= np.isclose(labels["Hz_T"], hz_found, rtol=0, atol=_TIE)
+        return int(np.flatnonzero(pool)[0])
 
     def failed_runs(self) -> dict[int, str]:
         """Run index -> reason, for every failed run."""

@@ -24,7 +24,15 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from .baseline import RidgeModel, fit_ridge  # noqa: E402
-from .splits import SPLIT_NAMES  # noqa: E402, SUBSET_NAMES, Split, grouped_split, interval_split, make_split, random_split
+from .splits import (  # noqa: E402
+    SPLIT_NAMES,
+    SUBSET_NAMES,
+    Split,
+    grouped_split,
+    interval_split,
+    make_split,
+    random_split,
+)
 
 _LAZY = {
     "build_cnn": "model", "normalization_statistics": "model", "parameter_count": "model", "LABEL_SCALE": "model",

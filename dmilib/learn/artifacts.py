@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..degrade import Degradation
+
 RUN_LAYOUT = 1
 """Version of the run-folder layout written by this dmilib; newer ones are refused."""
 
@@ -124,7 +126,7 @@ class LoadedRun:
     models: list
     seeds: list
     info: dict
-    degradation: object
+    degradation: Degradation
 
     @property
     def inference_degradation(self):
@@ -133,8 +135,6 @@ class LoadedRun:
         Component, pixelation, blur and camera pixel are kept; the training noise is not
         added to an image that should be analysed as it is.
         """
-        from ..degrade import Degradation
-
         return Degradation.from_dict({**self.degradation.to_dict(), "noise_sigma": 0.0, "noise_copies": 1})
 
     @property
@@ -146,6 +146,48 @@ class LoadedRun:
     def input_shape(self) -> tuple[int, int, int]:
         """``(H, W, C)`` the models take."""
         return tuple(int(v) for v in self.info["input_shape"])
+
+    @property
+    def training_cell_size_m(self) -> float | None:
+        """Cell size (m) of the training simulations (``datasets[0].cell_size_m[0]``); None if absent."""
+        try:
+            return float(self._first_dataset()["cell_size_m"][0])
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None
+
+    @property
+    def training_grid_shape(self) -> tuple[int, int] | None:
+        """``(H, W)`` cells of the training simulations (``datasets[0].shape``); None if absent."""
+        try:
+            shape = tuple(int(n) for n in self._first_dataset()["shape"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        return shape if len(shape) == 2 else None
+
+    @property
+    def input_pixel_size_m(self) -> float | None:
+        """Pixel size (m) of the model's input images; None for runs that did not record it."""
+        value = self.info.get("input_pixel_size_m")
+        return None if value is None else float(value)
+
+    @property
+    def training_images(self) -> dict:
+        """Ranges of the training images (D, fields, bubble measures; ``run.json`` ``training_images``), or {}."""
+        return dict(self.info.get("training_images") or {})
+
+    @property
+    def conformal(self) -> dict | None:
+        """The split-conformal calibration (``run.json`` ``conformal``), None for an uncalibrated run."""
+        return self.info.get("conformal") or None
+
+    @property
+    def series_sizes(self) -> dict:
+        """Series size (str) -> its calibration entry (``run.json`` ``series.sizes``), or {}."""
+        return dict((self.info.get("series") or {}).get("sizes") or {})
+
+    def _first_dataset(self) -> dict:
+        datasets = self.info.get("datasets") or [{}]
+        return datasets[0] if isinstance(datasets[0], dict) else {}
 
     @property
     def uses_fields(self) -> bool:
@@ -205,8 +247,6 @@ def load_run(path) -> LoadedRun:
         with ``safe_mode=True``, so nothing is ever unpickled).
     """
     import keras
-
-    from ..degrade import Degradation
 
     folder = Path(path)
     info = read_run_info(folder)

@@ -7,10 +7,12 @@ whatever component the CNN is given), on the pixelated disk mask; see
 :func:`degraded_shape_features`. A Kerr image of the bubble is an m_z image, so this is
 what a hand-crafted analysis of the bubble's shape could use.
 
-The regression is closed-form ridge (through an SVD, so collinear features are harmless):
-features standardized with the training mean and standard deviation, labels centred on the
-training mean, the penalty ``alpha`` chosen from :data:`ALPHAS` by k-fold cross-validation
-on the training samples only.
+The regression is scikit-learn's: a :class:`~sklearn.preprocessing.StandardScaler` (training
+mean and standard deviation) then :class:`~sklearn.linear_model.Ridge` (SVD solver, so
+collinear features are harmless; the intercept is the training-label mean), the penalty
+``alpha`` chosen from :data:`ALPHAS` by k-fold cross-validation on the training samples only,
+with whole groups (a source image and its noisy copies) in one fold
+(:class:`~sklearn.model_selection.GroupKFold`).
 """
 
 from __future__ import annotations
@@ -23,22 +25,6 @@ ALPHAS = (1e-6, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
 """Penalties tried (on standardized features; the unpenalized sum of squares is ~n)."""
 
 DEFAULT_FOLDS = 5
-
-
-def _ridge_solve(x: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
-    """Coefficients minimizing ``|x w - y|^2 + alpha |w|^2`` for centred ``x``, ``y``."""
-    u, s, vt = np.linalg.svd(x, full_matrices=False)
-    keep = s > s.max(initial=0.0) * max(x.shape) * np.finfo(np.float64).eps
-    factors = np.zeros_like(s)
-    factors[keep] = s[keep] / (s[keep] ** 2 + alpha)
-    return vt.T @ (factors * (u.T @ y))
-
-
-def _standardizer(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean = features.mean(axis=0)
-    scale = features.std(axis=0)
-    scale[~(scale > 0)] = 1.0  # a constant column stays 0 after centring
-    return mean, scale
 
 
 @dataclass(frozen=True)
@@ -80,11 +66,12 @@ class RidgeModel:
                 "cv_mae": dict(self.cv_mae)}
 
 
-def _fit_fixed(features: np.ndarray, labels: np.ndarray, alpha: float):
-    mean, scale = _standardizer(features)
-    intercept = float(labels.mean())
-    coefficients = _ridge_solve((features - mean) / scale, labels - intercept, alpha)
-    return mean, scale, coefficients, intercept
+def _pipeline(alpha: float):
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), Ridge(alpha=alpha, solver="svd"))
 
 
 def fit_ridge(features: np.ndarray, labels: np.ndarray, *, alphas=ALPHAS, folds: int = DEFAULT_FOLDS,
@@ -143,19 +130,20 @@ def fit_ridge(features: np.ndarray, labels: np.ndarray, *, alphas=ALPHAS, folds:
     group_count = int(group_of.max()) + 1
     if group_count < 2:
         raise ValueError("ridge regression needs samples from at least 2 groups for cross-validation")
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+
     k = min(int(folds), group_count)
+    # Each group draws its fold with the seed; GroupKFold then holds out one fold label at a time.
     fold_of = (np.random.default_rng(seed).permutation(group_count) % k)[group_of]
+    splits = list(GroupKFold(n_splits=k).split(x, y, groups=fold_of))
     cv_mae = {}
     for alpha in alpha_values:
-        errors = np.empty(y.size)
-        for fold in range(k):
-            held = fold_of == fold
-            mean, scale, coefficients, intercept = _fit_fixed(x[~held], y[~held], alpha)
-            errors[held] = ((x[held] - mean) / scale) @ coefficients + intercept - y[held]
-        cv_mae[repr(alpha)] = float(np.mean(np.abs(errors)))
+        predictions = cross_val_predict(_pipeline(alpha), x, y, cv=splits)
+        cv_mae[repr(alpha)] = float(np.mean(np.abs(predictions - y)))
     best = min(alpha_values, key=lambda a: (cv_mae[repr(a)], a))
-    mean, scale, coefficients, intercept = _fit_fixed(x, y, best)
-    return RidgeModel(mean, scale, coefficients, intercept, best, cv_mae)
+    scaler, ridge = _pipeline(best).fit(x, y).named_steps.values()
+    return RidgeModel(scaler.mean_.astype(np.float64), scaler.scale_.astype(np.float64),
+                      ridge.coef_.astype(np.float64), float(ridge.intercept_), best, cv_mae)
 
 
 def degraded_shape_features(magnetization: np.ndarray, cell_size_m: float, mask: np.ndarray, thickness_m: float,

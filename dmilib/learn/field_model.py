@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from .model import DEFAULT_LEARNING_RATE, DENSE_UNITS, FILTERS, KERNEL_SIZE, POOL_SIZE
+from .model import DEFAULT_LEARNING_RATE, DENSE_UNITS, image_features
 
 FIELD_NAMES = ("Hz_mT", "Hx_mT")
 """The field inputs, in order, in millitesla (mu0 H)."""
@@ -84,12 +84,7 @@ def build_field_cnn(input_shape: Sequence[int], normalization_mean: Sequence[flo
 
     image = keras.Input(shape=shape, name="image")
     fields = keras.Input(shape=(len(FIELD_NAMES),), name="fields")
-    features = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="normalization")(image)
-    for block, filters in enumerate(FILTERS, start=1):
-        features = keras.layers.Conv2D(filters, KERNEL_SIZE, activation="relu", padding="same",
-                                       name=f"convolution_{block}")(features)
-        features = keras.layers.MaxPooling2D(POOL_SIZE, name=f"max_pooling_{block}")(features)
-    features = keras.layers.GlobalAveragePooling2D(name="global_average_pooling")(features)
+    features = image_features(image, mean, variance)
     scaled = keras.layers.Normalization(axis=-1, mean=f_mean, variance=f_variance, name="field_normalization")(fields)
     joined = keras.layers.Concatenate(name="features_and_fields")([features, scaled])
     hidden = keras.layers.Dense(DENSE_UNITS, activation="relu", name="dense_hidden")(joined)

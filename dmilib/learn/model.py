@@ -73,6 +73,20 @@ def normalization_statistics(images: np.ndarray) -> tuple[list[float], list[floa
     return [float(v) for v in mean], [float(v) for v in variance]
 
 
+def image_features(image, mean, variance):
+    """The paper's convolutional trunk on a Keras image input: normalization, 3 conv/pool blocks, global average.
+
+    Shared by :func:`build_cnn` and :func:`dmilib.learn.field_model.build_field_cnn` (same
+    layers, names and creation order, so a seed gives the same initial weights in both).
+    """
+    features = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="normalization")(image)
+    for block, filters in enumerate(FILTERS, start=1):
+        features = keras.layers.Conv2D(filters, KERNEL_SIZE, activation="relu", padding="same",
+                                       name=f"convolution_{block}")(features)
+        features = keras.layers.MaxPooling2D(POOL_SIZE, name=f"max_pooling_{block}")(features)
+    return keras.layers.GlobalAveragePooling2D(name="global_average_pooling")(features)
+
+
 def build_cnn(input_shape: Sequence[int], normalization_mean: Sequence[float], normalization_variance: Sequence[float],
               *, learning_rate: float = DEFAULT_LEARNING_RATE) -> keras.Model:
     """Build and compile the paper's compact CNN.
@@ -115,12 +129,7 @@ def build_cnn(input_shape: Sequence[int], normalization_mean: Sequence[float], n
         raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
 
     inputs = keras.Input(shape=shape, name="image")
-    features = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="normalization")(inputs)
-    for block, filters in enumerate(FILTERS, start=1):
-        features = keras.layers.Conv2D(filters, KERNEL_SIZE, activation="relu", padding="same",
-                                       name=f"convolution_{block}")(features)
-        features = keras.layers.MaxPooling2D(POOL_SIZE, name=f"max_pooling_{block}")(features)
-    features = keras.layers.GlobalAveragePooling2D(name="global_average_pooling")(features)
+    features = image_features(inputs, mean, variance)
     features = keras.layers.Dense(DENSE_UNITS, activation="relu", name="dense_hidden")(features)
     outputs = keras.layers.Dense(1, activation="linear", name="prediction")(features)
     model = keras.Model(inputs, outputs, name="dmi_cnn")

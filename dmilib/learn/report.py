@@ -9,12 +9,57 @@ split, seeds and epochs (:func:`provenance_line`).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from .experiment import ExperimentConfig, run_experiment, summarize
+
+
+@dataclass(frozen=True)
+class ExperimentKey:
+    """The name of one experiment of a grid as its parts: ``("mz", "uniform")`` is ``"mz/uniform"``.
+
+    The name is the ``experiment`` column of the rows and the run folder under the results
+    root (one folder level per part). Chapters build keys from their grid's axes and read
+    the axes back with :meth:`parse` instead of splitting strings.
+    """
+
+    parts: tuple[str, ...]
+
+    SEPARATOR = "/"
+
+    def __post_init__(self) -> None:
+        parts = (self.parts,) if isinstance(self.parts, str) else tuple(self.parts)
+        if not parts or any(not isinstance(p, str) or not p or self.SEPARATOR in p for p in parts):
+            raise ValueError(f"parts must be non-empty strings without {self.SEPARATOR!r}, got {self.parts!r}")
+        object.__setattr__(self, "parts", parts)
+
+    @classmethod
+    def parse(cls, name) -> "ExperimentKey":
+        """The key of an experiment name (a key is returned as it is)."""
+        return name if isinstance(name, cls) else cls(tuple(str(name).split(cls.SEPARATOR)))
+
+    @property
+    def name(self) -> str:
+        return self.SEPARATOR.join(self.parts)
+
+    @property
+    def label(self) -> str:
+        """The last part: the bar label inside a group of :func:`plot_mae`."""
+        return self.parts[-1]
+
+    def __getitem__(self, index: int) -> str:
+        return self.parts[index]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def experiment_key(*parts) -> str:
+    """The experiment name of ``parts`` (``experiment_key("mz", "uniform") == "mz/uniform"``)."""
+    return ExperimentKey(tuple(str(p) for p in parts)).name
 
 
 def run_grid(experiments: dict[str, ExperimentConfig], results_root, *, progress: bool = True,
@@ -24,8 +69,8 @@ def run_grid(experiments: dict[str, ExperimentConfig], results_root, *, progress
     Parameters
     ----------
     experiments : dict
-        Experiment name -> configuration. Names become folder names and the ``experiment``
-        column of the rows.
+        Experiment name (str or :class:`ExperimentKey`) -> configuration. Names become
+        folder names and the ``experiment`` column of the rows.
     results_root : path
         Folder holding one run folder per experiment; rerunning skips finished seeds.
     progress : bool
@@ -48,8 +93,8 @@ def run_grid(experiments: dict[str, ExperimentConfig], results_root, *, progress
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     root = Path(results_root)
-    named = {name: config if config.name == name else replace(config, name=name)
-             for name, config in experiments.items()}
+    names = {str(ExperimentKey.parse(name)): config for name, config in experiments.items()}
+    named = {name: config if config.name == name else replace(config, name=name) for name, config in names.items()}
     if workers == 1 or len(named) == 1:
         return [row for name, config in named.items() for row in run_experiment(config, root / name, progress=progress)]
     import multiprocessing
@@ -163,7 +208,7 @@ def plot_mae(rows: list[dict], groups: list[tuple[str, list[str]]], *, title: st
                 axes.bar(position + width / 2, mean_r, width, yerr=std_r, capsize=3, color="tab:gray",
                          label="ridge on shape features" if not ticks else None)
             ticks.append(position)
-            labels.append(name.split("/")[-1])
+            labels.append(ExperimentKey.parse(name).label)
             position += 1.0
         axes.text((start + position - 1) / 2, 1.0, group_label, transform=axes.get_xaxis_transform(),
                   ha="center", va="bottom", fontsize=9)
@@ -185,6 +230,41 @@ def plot_mae(rows: list[dict], groups: list[tuple[str, list[str]]], *, title: st
 def compare(statement: str, ours: bool, detail: str) -> str:
     """One line of the "compared with the paper" list: ``agrees``/``differs`` + detail."""
     return f"- {statement}: **{'agrees' if ours else 'differs'}** ({detail})."
+
+
+def ordering_finding(statement: str, means: dict[str, tuple[float, float]], cases: list[tuple[list[str], list[str]]],
+                     scope: str, preposition: str = "in") -> str:
+    """A :func:`compare` line for "``lower`` beats ``higher``", checked case by case.
+
+    Each case ``(lower, higher)`` holds when every experiment of ``lower`` has a smaller mean
+    test MAE than every one of ``higher``; the finding agrees when all cases hold. ``means``
+    is :func:`mae_statistics`' result. A case naming an experiment without results makes
+    the finding "not measured".
+    """
+    missing = sorted({name for case in cases for name in (*case[0], *case[1]) if name not in means})
+    if missing:
+        return f"- {statement}: **not measured** (needs {', '.join(missing)})."
+    holds = [all(means[a][0] < means[b][0] for a in lower for b in higher) for lower, higher in cases]
+    detail = "; ".join(", ".join(f"{name} {means[name][0]:.3f} ± {means[name][1]:.3f}" for name in (*lower, *higher))
+                       for lower, higher in cases)
+    return compare(statement, all(holds), f"holds {preposition} {sum(holds)} of {len(holds)} {scope}; {detail}")
+
+
+def significance_finding(statement: str, rows: list[dict], pairs: list[tuple[str, str, str]],
+                         model: str = "cnn") -> str:
+    """A :func:`compare` line for "no significant degradation": each ``(name, reference, label)``.
+
+    A change ``name - reference`` of the mean test MAE counts as significant when it exceeds
+    twice its standard error (:func:`mae_difference`); the finding agrees when none does.
+    """
+    worse, details = [], []
+    for name, reference, label in pairs:
+        delta, error = mae_difference(rows, name, reference, model)
+        details.append(f"{label}: {delta:+.3f} ± {error:.3f}")
+        if delta > 2 * error:
+            worse.append(label)
+    return compare(statement, not worse, "change of the test MAE, mJ/m²: " + "; ".join(details)
+                   + (f"; significantly worse: {', '.join(worse)}" if worse else "; none significantly worse"))
 
 
 def ordered(values: dict[str, tuple[float, float]], names: list[str]) -> np.ndarray:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .constants import GAMMA_LL_RAD_PER_S_T, MU0_T_M_PER_A
+from .. import formulary  # a module import: dmilib.formulary itself imports simulate.constants
+from .constants import GAMMA_LL_RAD_PER_S_T
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,17 +60,14 @@ class Material:
 
     @property
     def exchange_length_m(self) -> float:
-        """Magnetostatic exchange length ``sqrt(2 A / (mu0 Ms^2))`` in metres."""
-        return math.sqrt(2 * self.A_J_per_m / (MU0_T_M_PER_A * self.Ms_A_per_m**2))
+        """Magnetostatic exchange length ``sqrt(2 A / (mu0 Ms^2))`` in metres (:mod:`dmilib.formulary`)."""
+        return formulary.exchange_length_m(self.A_J_per_m, self.Ms_A_per_m)
 
     def effective_anisotropy_J_per_m3(self, Ku_J_per_m3: float | None = None) -> float:
-        """Thin-film effective anisotropy ``K_eff = Ku - mu0 Ms^2 / 2`` in J/m^3."""
+        """Thin-film effective anisotropy ``K_eff = Ku - mu0 Ms^2 / 2`` in J/m^3 (mean Ku by default)."""
         ku = float(np.mean(self.Ku_J_per_m3)) if Ku_J_per_m3 is None else float(Ku_J_per_m3)
-        return ku - 0.5 * MU0_T_M_PER_A * self.Ms_A_per_m**2
+        return formulary.effective_anisotropy_J_per_m3(ku, self.Ms_A_per_m)
 
     def critical_dmi_J_per_m2(self, Ku_J_per_m3: float | None = None) -> float:
-        """``D_c = 4 sqrt(A K_eff) / pi``: above it the domain-wall energy turns negative."""
-        k_eff = self.effective_anisotropy_J_per_m3(Ku_J_per_m3)
-        if k_eff <= 0:
-            return 0.0
-        return 4 * math.sqrt(self.A_J_per_m * k_eff) / math.pi
+        """``D_c = 4 sqrt(A K_eff) / pi``: above it the domain-wall energy turns negative (0 if K_eff <= 0)."""
+        return formulary.critical_dmi_J_per_m2(self.A_J_per_m, self.effective_anisotropy_J_per_m3(Ku_J_per_m3))

@@ -18,7 +18,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .simulate.geometry import Grid
+from ..cropping import block_window
+from ..simulate.geometry import Grid
 
 COLORMAP = "RdBu_r"
 COMPONENT_TITLES = ("$m_x$", "$m_y$", "$m_z$")
@@ -88,6 +89,14 @@ def _outline(ax: Axes, mask: np.ndarray, extent: tuple[float, float, float, floa
     ax.contour(mask.astype(float), levels=[0.5], colors="0.6", linewidths=0.6, extent=extent, origin="lower")
 
 
+def _show(ax: Axes, component: np.ndarray, mask: np.ndarray, extent: tuple[float, float, float, float]):
+    """One component on [-1, 1] in the book's colour map, cells outside ``mask`` blank, with the disk outline."""
+    image = ax.imshow(_masked(component, mask), cmap=COLORMAP, vmin=-1.0, vmax=1.0, origin="lower", extent=extent,
+                      interpolation="nearest")
+    _outline(ax, mask, extent)
+    return image
+
+
 def plot_components(
     m: np.ndarray,
     grid: Grid,
@@ -151,16 +160,7 @@ def plot_components(
     for b in range(count):
         for c in range(3):
             ax = axes[b, c]
-            image = ax.imshow(
-                _masked(batch[b, c, rows, cols], mask),
-                cmap=COLORMAP,
-                vmin=-1.0,
-                vmax=1.0,
-                origin="lower",
-                extent=extent,
-                interpolation="nearest",
-            )
-            _outline(ax, mask, extent)
+            image = _show(ax, batch[b, c, rows, cols], mask, extent)
             ax.set_aspect("equal")
             if b == 0:
                 ax.set_title(titles[c])
@@ -228,16 +228,7 @@ def plot_mz_with_arrows(
     if ax is None:
         fig = Figure(figsize=(5.2, 4.4), layout="constrained")
         ax = fig.add_subplot()
-    image = ax.imshow(
-        _masked(state[2, rows, cols], mask),
-        cmap=COLORMAP,
-        vmin=-1.0,
-        vmax=1.0,
-        origin="lower",
-        extent=extent,
-        interpolation="nearest",
-    )
-    _outline(ax, mask, extent)
+    image = _show(ax, state[2, rows, cols], mask, extent)
     # Arrows at every stride-th cell, offset by half a stride so that they sit inside the window.
     j = np.arange(rows.start + stride // 2, rows.stop, stride)
     i = np.arange(cols.start + stride // 2, cols.stop, stride)
@@ -274,11 +265,12 @@ def plot_mz_with_arrows(
 def _pixelated_panel(ax: Axes, image: np.ndarray, grid: Grid, b: int, zoom_nm: float | None,
                      centre_nm: tuple[float, float]):
     """imshow of the ``b x b`` block average of one ``(ny, nx)`` component, in nm from the grid centre."""
-    from .degrade import pixelate
+    from ..degrade import pixelate
 
     coarse = pixelate(image, b)
-    # pixelate() drops the remainder rows/columns symmetrically: place the blocks where they lie.
-    top, left = (image.shape[0] % b) // 2, (image.shape[1] % b) // 2
+    # pixelate() keeps the centred window of whole blocks: place the blocks where they lie.
+    rows, cols = block_window(*image.shape, b)
+    top, left = rows.start, cols.start
     x0 = (left - image.shape[1] / 2) * grid.dx * 1e9
     y0 = (top - image.shape[0] / 2) * grid.dy * 1e9
     extent = (x0, x0 + coarse.shape[1] * b * grid.dx * 1e9, y0, y0 + coarse.shape[0] * b * grid.dy * 1e9)
@@ -363,7 +355,7 @@ def plot_noise_schematic(m: np.ndarray, grid: Grid, *, sigma: float = 0.15, pixe
     -------
     matplotlib.figure.Figure
     """
-    from .degrade import Degradation
+    from ..degrade import Degradation
 
     state = _as_batch(m, grid)
 

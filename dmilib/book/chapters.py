@@ -1,0 +1,41 @@
+"""What the results chapters share: their data and results folder, and Markdown tables.
+
+Chapters call these instead of repeating the same cells; the numbers and their
+verdicts come from :mod:`dmilib.learn.report`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..dataset.store import Dataset
+from .datasets import ensure_dataset, from_root
+
+
+@dataclass(frozen=True)
+class ChapterData:
+    """A chapter's dataset store (opened) and its results folder (absolute)."""
+
+    path: Path
+    dataset: Dataset
+    results_root: Path
+
+
+def chapter_data(preset_name: str, dataset_path=None, results_root="results/quick", *,
+                 scheduler: str = "local") -> ChapterData:
+    """The preset's store (:func:`~dmilib.book.datasets.ensure_dataset`: reused, or generated) and the results root.
+
+    ``dataset_path`` and ``results_root`` may be relative to the repository root.
+    """
+    path = ensure_dataset(preset_name, dataset_path, scheduler=scheduler)
+    return ChapterData(path, Dataset(path), from_root(results_root))
+
+
+def markdown_table(columns: list[str], rows: list[list]) -> str:
+    """A Markdown table: a header of ``columns`` and one line per row (cells as ``str``)."""
+    if any(len(row) != len(columns) for row in rows):
+        raise ValueError(f"every row must have {len(columns)} cells (one per column)")
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
