@@ -22,12 +22,22 @@ class ChapterData:
     results_root: Path
 
 
-def chapter_data(preset_name: str, dataset_path=None, results_root="results/quick", *,
+def chapter_data(preset_name: str | None, dataset_path=None, results_root="results/quick", *,
                  scheduler: str = "local") -> ChapterData:
     """The preset's store (:func:`~dmilib.book.datasets.ensure_dataset`: reused, or generated) and the results root.
 
-    ``dataset_path`` and ``results_root`` may be relative to the repository root.
+    ``dataset_path`` and ``results_root`` may be relative to the repository root. With
+    ``preset_name=None`` the store at ``dataset_path`` is used as it is (an imported or
+    reduced store, such as the tests' ``tests/data/quick_b5.zarr``): nothing is generated
+    and its parameters are not compared with any preset.
     """
+    if preset_name is None:
+        if dataset_path is None:
+            raise ValueError("dataset_path is required when preset_name is None (a store to use as it is)")
+        path = from_root(dataset_path)
+        if not path.exists():
+            raise ValueError(f"dataset_path {path} does not exist; with preset_name=None nothing is generated")
+        return ChapterData(path, Dataset(path), from_root(results_root))
     path = ensure_dataset(preset_name, dataset_path, scheduler=scheduler)
     return ChapterData(path, Dataset(path), from_root(results_root))
 
