@@ -26,7 +26,7 @@ import numpy as np
 
 from . import __version__
 from .backend import resolve_backend
-from .bench_relax import BENCH_METHODS, bench_relax, print_relax_table
+from .bench_relax import BENCH_METHODS, bench_protocol_scan, bench_relax, print_relax_table, print_scan_table
 from .simulate import Grid, Material, System, relax
 from .simulate.textures import bubble
 
@@ -172,18 +172,37 @@ def main(argv=None) -> int:
                               help="torque tolerance of every method (default: the quick preset's)")
     relax_parser.add_argument("--methods", nargs="+", default=[name for name, _, _ in BENCH_METHODS],
                               choices=[name for name, _, _ in BENCH_METHODS])
+    relax_parser.add_argument("--backend", default="numpy", choices=["auto", "numpy", "cupy"])
+    relax_parser.add_argument("--scan", action="store_true",
+                              help="instead of comparing methods, scan Hz steps and torque tolerances "
+                                   "with the default method against one reference")
+    relax_parser.add_argument("--hz-steps-mT", type=float, nargs="+", default=[0.25, 0.5, 1.0],
+                              help="with --scan: Hz step sizes in mT (each must divide 1 mT)")
+    relax_parser.add_argument("--tolerances-T", type=float, nargs="+", default=[3e-5, 1e-4, 3e-4, 1e-3],
+                              help="with --scan: torque tolerances in T")
     relax_parser.add_argument("--json", action="store_true", help="print JSON (a list of rows) instead of a table")
     args = parser.parse_args(argv)
     if args.command == "relax":
+        say = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
         if args.tolerance_T is not None and not args.tolerance_T > 0:
             parser.error(f"--tolerance-T must be > 0 T, got {args.tolerance_T}")
-        methods = [m for m in BENCH_METHODS if m[0] in args.methods]
-        records = bench_relax(methods, torque_tolerance_T=args.tolerance_T,
-                              progress=lambda message: print(message, file=sys.stderr, flush=True))
+        if args.scan:
+            if min(args.hz_steps_mT) <= 0 or min(args.tolerances_T) <= 0:
+                parser.error("--hz-steps-mT and --tolerances-T must be > 0")
+            try:
+                records = bench_protocol_scan([-1e-3 * s for s in args.hz_steps_mT], args.tolerances_T,
+                                              backend=args.backend, progress=say)
+            except ValueError as error:
+                parser.error(str(error))
+            printer = print_scan_table
+        else:
+            methods = [m for m in BENCH_METHODS if m[0] in args.methods]
+            records = bench_relax(methods, torque_tolerance_T=args.tolerance_T, backend=args.backend, progress=say)
+            printer = print_relax_table
         if args.json:
             print(json.dumps(records, indent=2))
         else:
-            print_relax_table(records)
+            printer(records)
         return 0
     if args.command == "train":
         for name in ("batch", "steps", "repeats"):

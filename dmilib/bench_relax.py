@@ -57,8 +57,22 @@ def _relax_runs(config: DatasetConfig, backend: str):
     return outcomes, time.perf_counter() - start
 
 
-def _compare(outcomes, reference, mask) -> dict:
-    dm_max, dm_sum, cells, area_errors = 0.0, 0.0, 0, []
+def _centroid_m(snapshot, mask, cell_m: float) -> np.ndarray:
+    reversed_cells = (snapshot[2] < 0) & mask
+    if not reversed_cells.any():
+        return np.array([np.nan, np.nan])
+    rows, cols = np.nonzero(reversed_cells)
+    return np.array([cols.mean(), rows.mean()]) * cell_m
+
+
+def _compare(outcomes, reference, mask, runs, cell_m: float) -> dict:
+    """Snapshots against the reference: overall figures and one entry per run.
+
+    Each run's entry also gives how far the reversed domain's centroid moved (m): a bubble
+    displaced along the disk's soft translation mode gives ``|dm|`` near 2 at its walls
+    while its size and energy barely change.
+    """
+    dm_max, dm_sum, cells, area_errors, per_run = 0.0, 0.0, 0, [], []
     for outcome, ref in zip(outcomes, reference):
         diff = np.linalg.norm(outcome.snapshots.astype(np.float64) - ref.snapshots, axis=1)[:, mask]
         dm_max = max(dm_max, float(diff.max()))
@@ -66,11 +80,19 @@ def _compare(outcomes, reference, mask) -> dict:
         cells += diff.size
         area = (outcome.snapshots[:, 2][:, mask] < 0).sum(axis=1)
         area_ref = (ref.snapshots[:, 2][:, mask] < 0).sum(axis=1)
-        area_errors.extend(((area - area_ref) / np.maximum(area_ref, 1)).tolist())
+        errors = (area - area_ref) / np.maximum(area_ref, 1)
+        area_errors.extend(errors.tolist())
+        shifts = [float(np.linalg.norm(_centroid_m(a, mask, cell_m) - _centroid_m(b, mask, cell_m)))
+                  for a, b in zip(outcome.snapshots, ref.snapshots)]
+        d, tessellation = runs[outcome.run]
+        per_run.append({"D_mJ_per_m2": 1e3 * float(d), "tessellation": int(tessellation), "ok": bool(outcome.ok),
+                        "max_abs_dm": float(diff.max()), "mean_abs_dm": float(diff.mean()),
+                        "worst_area_relative_error": float(errors[np.argmax(np.abs(errors))]),
+                        "max_centroid_shift_m": float(np.nanmax(shifts)) if np.isfinite(shifts).any() else None})
     worst = int(np.argmax(np.abs(area_errors)))
     return {"max_abs_dm_vs_reference": dm_max, "mean_abs_dm_vs_reference": dm_sum / cells,
             "reversed_area_relative_error": float(area_errors[worst]),
-            "reversed_area_mean_relative_error": float(np.mean(area_errors))}
+            "reversed_area_mean_relative_error": float(np.mean(area_errors)), "per_run": per_run}
 
 
 def _energies_J(config: DatasetConfig, outcomes) -> np.ndarray:
@@ -131,14 +153,69 @@ def bench_relax(methods=BENCH_METHODS, runs=BENCH_RUNS, torque_tolerance_T: floa
             "images_per_core_hour": 3600 * images / (seconds * cores),
             "cores": cores,
             "evaluations_per_stage_per_run": {label: count / len(outcomes) for label, count in stages.items()},
-            **_compare(outcomes, reference, mask),
+            **_compare(outcomes, reference, mask, config.runs(), float(config.grid().dx)),
             "max_energy_above_reference_J": float(energy_difference.max()),
             "reference_seconds": reference_s,
         }
+        record["backend"] = backend
         records.append(record)
         say(f"{name}: {record['field_evaluations_per_image']:.0f} evaluations/image, "
             f"{record['seconds_per_image']:.2f} s/image, max |dm| {record['max_abs_dm_vs_reference']:.3g}")
     return records
+
+
+def bench_protocol_scan(hz_steps_T=(-0.25e-3, -0.5e-3, -1e-3), tolerances_T=(3e-5, 1e-4, 3e-4, 1e-3),
+                        runs=BENCH_RUNS, reference_tolerance_T: float = 1e-6, backend: str = "numpy",
+                        base: DatasetConfig | None = None, progress=None) -> list[dict]:
+    """How far a coarser Hz step and a looser torque move the snapshots, with the preset's method.
+
+    Every (step, tolerance) pair relaxes ``runs`` of the quick preset with its default method;
+    the reference is relaxed in float64 with the smallest step to ``reference_tolerance_T``.
+    The snapshot fields stay those of the preset, so every step must divide their spacing.
+    One record per pair: evaluations and seconds per image, ``|m - m_ref|``, reversed-area
+    error and energy above the reference (J), as in :func:`bench_relax`.
+    """
+    config = bench_config(base, runs)
+    say = progress or (lambda message: None)
+    steps = sorted({float(step) for step in hz_steps_T}, key=abs)
+    if min(tolerances_T) < 10 * reference_tolerance_T:
+        raise ValueError(f"tolerances_T must be at least 10x reference_tolerance_T = {reference_tolerance_T} T")
+    reference_config = with_overrides(config, {"dtype": "float64", "protocol": {
+        "Hz_step_T": steps[0], "torque_tolerance_T": reference_tolerance_T, "max_iterations": 400_000}})
+    say(f"reference: float64, Hz step {steps[0] * 1e3:g} mT, torque < {reference_tolerance_T:.3g} T")
+    reference, reference_s = _relax_runs(reference_config, backend)
+    if not all(o.ok for o in reference):
+        raise RuntimeError(f"the reference relaxation failed: {[o.reason for o in reference if not o.ok][0]}")
+    mask, cell_m = config.grid().mask, float(config.grid().dx)
+    reference_energy = _energies_J(config, reference)
+    records = []
+    for step in steps:
+        for tolerance in sorted(tolerances_T):
+            trial = with_overrides(config, {"protocol": {"Hz_step_T": step, "torque_tolerance_T": float(tolerance)}})
+            outcomes, seconds = _relax_runs(trial, backend)
+            images = sum(o.snapshots.shape[0] for o in outcomes)
+            compared = _compare(outcomes, reference, mask, config.runs(), cell_m)
+            record = {"Hz_step_T": step, "torque_tolerance_T": float(tolerance), "runs": len(outcomes),
+                      "images": images, "failed_runs": sum(not o.ok for o in outcomes),
+                      "field_evaluations_per_image": sum(o.iterations for o in outcomes) / images,
+                      "seconds_per_image": seconds / images, **compared,
+                      "max_energy_above_reference_J": float((_energies_J(config, outcomes) - reference_energy).max()),
+                      "reference_seconds": reference_s, "backend": backend}
+            records.append(record)
+            say(f"step {step * 1e3:g} mT, tolerance {tolerance:.3g} T: "
+                f"{record['field_evaluations_per_image']:.0f} evaluations/image, "
+                f"max |dm| {record['max_abs_dm_vs_reference']:.3g}, area {record['reversed_area_relative_error']:+.2%}")
+    return records
+
+
+def print_scan_table(records: list[dict]) -> None:
+    print(f"{'Hz step mT':>10} {'tol (T)':>8} {'eval/img':>9} {'s/img':>7} {'max|dm|':>8} {'mean|dm|':>9} "
+          f"{'area err':>9} {'dE max (J)':>11}")
+    for r in records:
+        print(f"{r['Hz_step_T'] * 1e3:>10.3g} {r['torque_tolerance_T']:>8.1e} {r['field_evaluations_per_image']:>9.0f} "
+              f"{r['seconds_per_image']:>7.2f} {r['max_abs_dm_vs_reference']:>8.3g} "
+              f"{r['mean_abs_dm_vs_reference']:>9.3g} {r['reversed_area_relative_error']:>+9.2%} "
+              f"{r['max_energy_above_reference_J']:>11.3g}")
 
 
 def print_relax_table(records: list[dict]) -> None:
