@@ -30,7 +30,8 @@ def test_field_and_relaxation_match_numpy_in_float32():
     np.testing.assert_allclose(fields["cupy"], fields["numpy"], atol=2e-6 * scale)
     energies = {name: s.energy_J(s.asarray(seeds)) for name, s in systems.items()}
     np.testing.assert_allclose(energies["cupy"], energies["numpy"], rtol=1e-5)
-    results = {name: relax(s, seeds, max_iterations=300, raise_on_failure=False) for name, s in systems.items()}
+    results = {name: relax(s, seeds, method="bb", max_iterations=300, raise_on_failure=False)
+               for name, s in systems.items()}
     m_gpu = systems["cupy"].backend.to_numpy(results["cupy"].m)
     # 300 iterations of a chaotic-ish descent amplify float32 round-off: compare the mean state.
     np.testing.assert_allclose(m_gpu.mean(axis=(2, 3)), np.asarray(results["numpy"].m).mean(axis=(2, 3)), atol=2e-3)
@@ -46,7 +47,9 @@ def test_preconditioned_relaxation_reaches_the_numpy_equilibrium():
     out = {}
     for name in ("numpy", "cupy"):
         system = System(grid, material, (0.1, 0, -6e-3), backend=name)
-        result = relax(system, seeds, method="pbb", torque_tolerance_T=1e-4, max_iterations=20_000)
+        # 3e-5 T: at 1e-4 T the bubble's size (the slow mode) still differs by ~2 % between
+        # round-off paths (python -m dmilib.bench relax --scan).
+        result = relax(system, seeds, method="pbb", torque_tolerance_T=3e-5, max_iterations=20_000)
         assert bool(np.all(result.converged))
         out[name] = (system.backend.to_numpy(result.m), np.asarray(system.energy_J(result.m)))
     np.testing.assert_allclose(out["cupy"][1], out["numpy"][1], rtol=1e-4)
