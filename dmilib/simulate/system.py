@@ -9,7 +9,8 @@ import numpy as np
 from ..backend import ArrayBackend, resolve_backend, resolve_dtype
 from .geometry import Grid
 from .material import Material
-from .terms import DEMAG_TERMS, TERMS, FieldTerm, Zeeman
+from . import terms as field_terms
+from .terms import DEMAG_TERMS, FieldTerm, Zeeman
 
 DEMAG_CHOICES = tuple(DEMAG_TERMS)
 
@@ -59,7 +60,10 @@ class System:
         self.material = material
         self.backend = resolve_backend(backend)
         self.dtype = resolve_dtype(dtype)
-        classes = TERMS if DEMAG_TERMS[demag] is None else (*TERMS, DEMAG_TERMS[demag])
+        # Read at build time, so that a term registered after import is built too.
+        classes = tuple(field_terms.TERMS)
+        if DEMAG_TERMS[demag] is not None:
+            classes += (DEMAG_TERMS[demag],)
         self.terms: list[FieldTerm] = [
             cls.build(grid, material, applied_field_T, self.backend, self.dtype) for cls in classes
         ]
