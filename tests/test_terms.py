@@ -139,3 +139,20 @@ def test_with_applied_field_replaces_only_zeeman():
                                rtol=1e-12)
     with pytest.raises(ValueError, match="applied_field_T has 2 rows"):
         system.with_applied_field(np.zeros((2, 3)))
+
+
+def test_dmi_edge_gives_a_saturated_state_torque():
+    # The DMI bonds end at the edge, so +z there feels an in-plane D/(Ms h) per missing
+    # neighbour (sqrt(2) of it at a corner of the staircase); inside, and without DMI, none.
+    grid = small_disk()
+    D, Ms = 1e-3, 0.55e6
+    for d_value in (D, 0.0):
+        system = System(grid, Material(D_J_per_m2=d_value), (0, 0, -6e-3), backend="numpy", dtype="float64")
+        m = system.uniform((0, 0, 1))
+        torque = np.linalg.norm(np.cross(m, system.effective_field_T(m), axis=1), axis=1)[0]
+        unit = d_value / (Ms * grid.dx)
+        assert torque.max() == pytest.approx(unit * np.sqrt(2), rel=1e-9) if d_value else torque.max() == 0
+        interior = grid.mask.copy()
+        interior[1:-1, 1:-1] &= grid.mask[:-2, 1:-1] & grid.mask[2:, 1:-1] & grid.mask[1:-1, :-2] & grid.mask[1:-1, 2:]
+        interior[[0, -1], :] = interior[:, [0, -1]] = False
+        assert np.abs(torque[interior]).max() < 1e-12
