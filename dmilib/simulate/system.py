@@ -83,21 +83,10 @@ class System:
                 return term
         raise ValueError(f"no term {name!r} in this system; it has {[term.name for term in self.terms]}")
 
-    @property
-    def exchange(self):
-        return self.term("exchange")
-
-    @property
-    def anisotropy(self):
-        return self.term("anisotropy")
-
-    @property
-    def dmi(self):
-        return self.term("dmi")
-
-    @property
-    def zeeman(self):
-        return self.term("zeeman")
+    exchange = property(lambda self: self.term("exchange"), doc="The exchange term.")
+    anisotropy = property(lambda self: self.term("anisotropy"), doc="The anisotropy term.")
+    dmi = property(lambda self: self.term("dmi"), doc="The interfacial DMI term.")
+    zeeman = property(lambda self: self.term("zeeman"), doc="The Zeeman term (the applied field).")
 
     def with_term(self, term: FieldTerm) -> "System":
         """The same systems with ``term`` in place of the term of the same name.
@@ -106,7 +95,7 @@ class System:
         """
         if term.batch_size not in (1, self.batch_size):
             raise ValueError(f"{term.name} has {term.batch_size} systems for a batch of {self.batch_size}")
-        self.term(term.name)
+        self.term(term.name)  # raises for a name this system does not have
         updated = copy.copy(self)
         updated.terms = [term if old.name == term.name else old for old in self.terms]
         return updated
