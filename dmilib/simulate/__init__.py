@@ -12,6 +12,7 @@ from .llg import DynamicsResult, llg_rhs, run_llg
 from .material import Material
 from .minimize import RelaxResult, relax
 from .system import System
+from .textures import bubble, bubble_radius_m, neel_helicity_rad
 
 __all__ = [
     "GAMMA_LL_RAD_PER_S_T",
@@ -22,7 +23,10 @@ __all__ = [
     "Material",
     "RelaxResult",
     "System",
+    "bubble",
+    "bubble_radius_m",
     "llg_rhs",
+    "neel_helicity_rad",
     "relax",
     "run_llg",
 ]

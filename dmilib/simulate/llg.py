@@ -40,6 +40,15 @@ class DynamicsResult:
         Mean reduced magnetization over the mask at each sample time.
     steps : int
         Accepted steps; ``rejected``: rejected steps.
+    converged : bool
+        True when the run stopped early because the largest ``|m x B_eff|`` fell below
+        ``torque_tolerance_T``; False when it ran for ``duration_s`` (always False
+        without a tolerance).
+    torque_T : numpy.ndarray, shape (B,)
+        Largest ``|m x B_eff|`` (tesla) of each system at the final state.
+    dt_s : float
+        The step the integrator would take next: pass it as ``initial_dt_s`` to a second
+        call that continues from ``m``, so that it does not restart at a tiny step.
     """
 
     m: object
@@ -47,6 +56,9 @@ class DynamicsResult:
     mean_m: np.ndarray
     steps: int
     rejected: int
+    converged: bool = False
+    torque_T: np.ndarray | None = None
+    dt_s: float = math.nan
 
 
 def llg_rhs(system: System, m, field_T=None):
@@ -71,6 +83,8 @@ def run_llg(
     max_dt_s: float = 1e-11,
     min_dt_s: float = 1e-19,
     max_steps: int = 10_000_000,
+    torque_tolerance_T: float | None = None,
+    check_every: int = 10,
 ) -> DynamicsResult:
     """Integrate the LLG equation for ``duration_s`` seconds with adaptive steps.
 
@@ -80,6 +94,12 @@ def run_llg(
     ``tolerance`` and the next step is ``dt * clip(0.9 (tol/err)^(1/5), 0.2, 5)``. ``m`` is
     renormalized after every accepted step. The step is shortened to land on each sample
     time exactly.
+
+    With ``torque_tolerance_T`` (tesla), the run also stops, with ``converged`` True, once
+    the largest ``|m x B_eff|`` over every cell and system is below it, checked every
+    ``check_every`` accepted steps (one extra field evaluation per check); the last sample
+    is then the stopping time. The result's ``dt_s`` continues a run:
+    ``run_llg(system, result.m, more_s, initial_dt_s=result.dt_s)``.
 
     Raises
     ------
@@ -95,6 +115,12 @@ def run_llg(
         raise ValueError(f"sample_interval_s must be positive, got {sample_interval_s!r}")
     if not (tolerance > 0):
         raise ValueError(f"tolerance must be positive, got {tolerance!r}")
+    if not (initial_dt_s > 0 and math.isfinite(initial_dt_s)):
+        raise ValueError(f"initial_dt_s must be positive and finite, got {initial_dt_s!r}")
+    if torque_tolerance_T is not None and not (torque_tolerance_T > 0 and math.isfinite(torque_tolerance_T)):
+        raise ValueError(f"torque_tolerance_T must be positive and finite, got {torque_tolerance_T!r}")
+    if check_every < 1:
+        raise ValueError(f"check_every must be >= 1, got {check_every!r}")
     xp = system.xp
     cells = float(system.grid.cell_count)
 
@@ -111,8 +137,9 @@ def run_llg(
     k1 = llg_rhs(system, m)
     t, dt = 0.0, float(initial_dt_s)
     steps = rejected = 0
+    converged = False
     for target in sample_times:
-        while t < target * (1 - 1e-12):
+        while not converged and t < target * (1 - 1e-12):
             step_dt = min(dt, target - t, max_dt_s)
             stages = [k1]
             for i in range(1, 7):
@@ -131,6 +158,9 @@ def run_llg(
                 t += step_dt
                 steps += 1
                 dt = step_dt * min(5.0, max(0.2, factor)) if step_dt == dt else max(dt, step_dt)
+                if torque_tolerance_T is not None and steps % check_every == 0:
+                    torque = system.torque_T(m, system.effective_field_T(m))
+                    converged = bool(xp.max(torque) < torque_tolerance_T)
             else:
                 rejected += 1
                 dt = step_dt * min(1.0, max(0.2, factor))
@@ -140,4 +170,8 @@ def run_llg(
                 raise ConvergenceError("run_llg", "max_iterations", steps, error, tolerance)
         times.append(t)
         means.append(mean(m))
-    return DynamicsResult(m=m, times_s=np.array(times), mean_m=np.array(means), steps=steps, rejected=rejected)
+        if converged:
+            break
+    torque = system.backend.to_numpy(system.torque_T(m, system.effective_field_T(m)))
+    return DynamicsResult(m=m, times_s=np.array(times), mean_m=np.array(means), steps=steps, rejected=rejected,
+                          converged=converged, torque_T=np.asarray(torque, dtype=np.float64), dt_s=dt)

@@ -221,9 +221,12 @@ def relax(
     system : System
     m : array_like
         Initial magnetization ``(B, 3, ny, nx)``; normalized first. It must be non-zero in
-        every cell of the mask. A state of exactly +-z under fields along z in a film
-        without DMI is an equilibrium (zero torque) and is returned as converged; with DMI
-        the edges cant, so it is not. Either way, seed textures with a wall profile.
+        every cell of the mask. Without DMI, a state of exactly +-z under fields along z
+        is an equilibrium (zero torque) and is returned as converged at once. With DMI it
+        is not: the DMI bonds end at the film's edge, whose boundary condition
+        ``2A dm/dn = -D (z_hat x n) x m`` cants the edge cells, so +-z has a torque of
+        about ``D / (Ms dx)`` there and relaxes to the canted-edge state. Seed textures
+        with a wall profile (:func:`~dmilib.simulate.textures.bubble`).
     method : {"default", "bb", "pbb"}
     torque_tolerance_T : float, optional
         Stop when the largest ``|m x B_eff|`` is below this (tesla). Defaults to 5e-5 T in

@@ -8,18 +8,11 @@ import numpy as np
 
 from ..backend import ArrayBackend, resolve_backend, resolve_dtype
 from .geometry import Grid
-from .constants import MU0_T_M_PER_A
 from .material import Material
-from .terms import (
-    Demagnetization,
-    Exchange,
-    InterfacialDMI,
-    ThinFilmDemagnetization,
-    UniaxialAnisotropy,
-    Zeeman,
-)
+from . import terms as field_terms
+from .terms import DEMAG_TERMS, FieldTerm, Zeeman
 
-DEMAG_CHOICES = ("newell", "thin_film", "none")
+DEMAG_CHOICES = tuple(DEMAG_TERMS)
 
 
 class System:
@@ -33,6 +26,11 @@ class System:
     Magnetization arrays have shape ``(B, 3, ny, nx)``: the reduced magnetization
     ``m = M / Ms`` with ``|m| = 1`` inside the mask and ``m = 0`` outside. Fields are
     flux densities ``mu0 H`` in tesla.
+
+    The physics lives in :attr:`terms`, one :class:`~dmilib.simulate.terms.FieldTerm` each
+    (built from :data:`~dmilib.simulate.terms.TERMS` and the ``demag`` choice); every
+    method here loops over them. ``system.term(name)`` finds one by name;
+    ``exchange``, ``anisotropy``, ``dmi`` and ``zeeman`` are shortcuts.
 
     Parameters
     ----------
@@ -62,23 +60,56 @@ class System:
         self.material = material
         self.backend = resolve_backend(backend)
         self.dtype = resolve_dtype(dtype)
-        xp, Ms = self.backend.xp, material.Ms_A_per_m
-        args = (self.backend, self.dtype)
-        self.exchange = Exchange(grid, material, *args)
-        self.anisotropy = UniaxialAnisotropy(grid, material.Ku_J_per_m3, Ms, *args)
-        self.dmi = InterfacialDMI(grid, material.D_J_per_m2, Ms, *args)
-        self.zeeman = Zeeman(grid, applied_field_T, Ms, *args)
-        self.terms = [self.exchange, self.anisotropy, self.dmi, self.zeeman]
-        if demag == "newell":
-            self.terms.append(Demagnetization(grid, Ms, *args))
-        elif demag == "thin_film":
-            self.terms.append(ThinFilmDemagnetization(grid, Ms, *args))
-        sizes = {self.anisotropy.batch_size, self.dmi.batch_size, self.zeeman.batch_size} - {1}
-        if len(sizes) > 1:
-            raise ValueError(f"batch sizes of Ku_J_per_m3, D_J_per_m2 and applied_field_T disagree: {sorted(sizes)}")
-        self.batch_size = sizes.pop() if sizes else 1
-        self.mask = xp.asarray(grid.mask, dtype=self.dtype)
+        # Read at build time, so that a term registered after import is built too.
+        classes = tuple(field_terms.TERMS)
+        if DEMAG_TERMS[demag] is not None:
+            classes += (DEMAG_TERMS[demag],)
+        self.terms: list[FieldTerm] = [
+            cls.build(grid, material, applied_field_T, self.backend, self.dtype) for cls in classes
+        ]
+        sizes = {term.name: term.batch_size for term in self.terms if term.batch_size != 1}
+        if len(set(sizes.values())) > 1:
+            raise ValueError("batch sizes of the per-system parameters (Ku_J_per_m3, D_J_per_m2, "
+                             f"applied_field_T) disagree: {sizes}")
+        self.batch_size = max(sizes.values(), default=1)
+        self.mask = self.xp.asarray(grid.mask, dtype=self.dtype)
         self.cell_volume_m3 = grid.cell_volume_m3
+
+    # --- the terms ---------------------------------------------------------------------
+    def term(self, name: str) -> FieldTerm:
+        """The term called ``name`` (``"exchange"``, ``"anisotropy"``, ``"dmi"``, ``"zeeman"``, ``"demag"``)."""
+        for term in self.terms:
+            if term.name == name:
+                return term
+        raise ValueError(f"no term {name!r} in this system; it has {[term.name for term in self.terms]}")
+
+    exchange = property(lambda self: self.term("exchange"), doc="The exchange term.")
+    anisotropy = property(lambda self: self.term("anisotropy"), doc="The anisotropy term.")
+    dmi = property(lambda self: self.term("dmi"), doc="The interfacial DMI term.")
+    zeeman = property(lambda self: self.term("zeeman"), doc="The Zeeman term (the applied field).")
+
+    def with_term(self, term: FieldTerm) -> "System":
+        """The same systems with ``term`` in place of the term of the same name.
+
+        Shares the grid and every other term (the demagnetization kernel included).
+        """
+        if term.batch_size not in (1, self.batch_size):
+            raise ValueError(f"{term.name} has {term.batch_size} systems for a batch of {self.batch_size}")
+        self.term(term.name)  # raises for a name this system does not have
+        updated = copy.copy(self)
+        updated.terms = [term if old.name == term.name else old for old in self.terms]
+        return updated
+
+    def with_applied_field(self, applied_field_T) -> "System":
+        """The same systems under another uniform applied field (tesla, ``(3,)`` or ``(B, 3)``).
+
+        Shares the grid, the demagnetization kernel and every other term, so a field sweep
+        does not rebuild anything.
+        """
+        zeeman = Zeeman(self.grid, applied_field_T, self.material.Ms_A_per_m, self.backend, self.dtype)
+        if zeeman.batch_size not in (1, self.batch_size):
+            raise ValueError(f"applied_field_T has {zeeman.batch_size} rows for a batch of {self.batch_size}")
+        return self.with_term(zeeman)
 
     @property
     def xp(self):
@@ -137,35 +168,28 @@ class System:
     def energy_from_field_J(self, m, field_T):
         """Total energy from an already computed total field (cheap; stays on the device).
 
-        All terms but Zeeman are quadratic, so ``E = -(Ms V/2) sum m.(B_eff + B_applied)``
-        plus the anisotropy constant ``V sum Ku``.
+        Every term is affine in ``m`` (:mod:`~dmilib.simulate.terms.base`), so
+        ``E = -(Ms V/2) sum m.(B_eff + b) + c`` with ``b`` the terms' fixed fields (the
+        applied field) and ``c`` their constants (anisotropy's ``V sum Ku``).
         """
         xp = self.xp
-        dot = xp.sum(m * (field_T + self.zeeman.field), axis=1)
+        total = field_T
+        for term in self.terms:
+            if term.fixed_field_T is not None:
+                total = total + term.fixed_field_T
+        dot = xp.sum(m * total, axis=1)
         energy = -0.5 * self.material.Ms_A_per_m * self.cell_volume_m3 * xp.sum(dot, axis=(1, 2), dtype=xp.float64)
-        return energy + self.anisotropy.constant_J
-
-    def with_applied_field(self, applied_field_T) -> "System":
-        """The same systems under another uniform applied field (tesla, ``(3,)`` or ``(B, 3)``).
-
-        Shares the grid, the demagnetization kernel and every other term, so a field sweep
-        does not rebuild anything.
-        """
-        updated = copy.copy(self)
-        zeeman = Zeeman(self.grid, applied_field_T, self.material.Ms_A_per_m, self.backend, self.dtype)
-        if zeeman.batch_size not in (1, self.batch_size):
-            raise ValueError(f"applied_field_T has {zeeman.batch_size} rows for a batch of {self.batch_size}")
-        updated.terms = [zeeman if term is self.zeeman else term for term in self.terms]
-        updated.zeeman = zeeman
-        return updated
+        for term in self.terms:
+            if term.constant_J is not None:
+                energy = energy + term.constant_J
+        return energy
 
     def energy_round_off_scale_J(self):
         """Bound on the magnitudes summed into each system's total energy (joules, ``(B,)``).
 
-        ``V sum Ku`` plus ``Ms V N |B_parts|``, with ``|B_parts|`` the sum of the magnitudes
-        of every contribution to a cell's field (exchange diagonal, DMI, anisotropy,
-        demag ~ mu0 Ms, applied) and N the number of cells. Round-off in the energy is a
-        few float eps of it.
+        ``|c| + Ms V N sum_terms |B_term|max``: the terms' constants plus, with N the number
+        of cells, the sum of every term's :meth:`~dmilib.simulate.terms.FieldTerm.field_scale_T`.
+        Round-off in the energy is a few float eps of it.
         """
         xp = self.xp
         batch = self.batch_size
@@ -173,14 +197,10 @@ class System:
         def per_system(values):
             return xp.broadcast_to(xp.asarray(values, dtype=xp.float64).reshape(-1), (batch,))
 
-        Ms = self.material.Ms_A_per_m
-        exchange = float(xp.max(self.exchange.diagonal))
-        dmi = 4 * per_system(xp.abs(self.dmi.cx).max(axis=(1, 2)) + xp.abs(self.dmi.cy).max(axis=(1, 2)))
-        anisotropy = per_system(self.anisotropy.coefficient.max(axis=(1, 2)))
-        applied = 3 * per_system(xp.abs(self.zeeman.field).max(axis=(1, 2, 3)))
-        field_scale = 2 * exchange + dmi + anisotropy + MU0_T_M_PER_A * Ms + applied
+        field_scale = sum(per_system(term.field_scale_T()) for term in self.terms)
+        constants = sum(per_system(xp.abs(term.constant_J)) for term in self.terms if term.constant_J is not None)
         cells = self.grid.cell_count
-        return per_system(self.anisotropy.constant_J) + Ms * self.cell_volume_m3 * cells * field_scale
+        return constants + self.material.Ms_A_per_m * self.cell_volume_m3 * cells * field_scale
 
     def select(self, indices) -> "System":
         """The sub-batch of the systems at ``indices`` (shares grid, kernel and backend)."""
@@ -188,9 +208,7 @@ class System:
         if indices.size == 0 or indices.min() < 0 or indices.max() >= self.batch_size:
             raise ValueError(f"indices must be in [0, {self.batch_size}), got {indices.tolist()}")
         subset = copy.copy(self)
-        subset.terms = [term.select(indices) if hasattr(term, "select") else term for term in self.terms]
-        for name in ("exchange", "anisotropy", "dmi", "zeeman"):
-            setattr(subset, name, subset.terms[[t.name for t in self.terms].index(getattr(self, name).name)])
+        subset.terms = [term.select(indices) for term in self.terms]
         subset.batch_size = int(indices.size)
         return subset
 

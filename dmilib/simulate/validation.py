@@ -545,7 +545,7 @@ def demag_factors(nx: int, ny: int, cell_size_m: tuple[float, float, float], dty
     ms = 8e5
     grid = Grid(int(nx), int(ny), tuple(cell_size_m[:2]), cell_size_m[2])
     system = System(grid, Material(Ms_A_per_m=ms, Ku_J_per_m3=0.0), demag="newell", backend="numpy", dtype=dtype)
-    demag = system.terms[-1]
+    demag = system.term("demag")
     factors = []
     for axis in range(3):
         direction = np.zeros(3)

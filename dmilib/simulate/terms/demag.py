@@ -7,7 +7,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..constants import MU0_T_M_PER_A
-from ._common import quadratic_energy_J
+from .base import QuadraticTerm
 
 
 def smooth_fft_length(minimum: int) -> int:
@@ -58,7 +58,7 @@ def _kernel_spectra(nx: int, ny: int, dx: float, dy: float, dz: float) -> tuple[
     return (py, px), spectra
 
 
-class Demagnetization:
+class Demagnetization(QuadraticTerm):
     """Magnetostatic (demagnetizing) field of the film, open boundaries.
 
     ``B_i = -mu0 Ms sum_j N(r_i - r_j) . m_j`` (tesla), with N the Newell cell-to-cell
@@ -74,14 +74,15 @@ class Demagnetization:
     name = "demag"
 
     def __init__(self, grid, Ms_A_per_m: float, backend, dtype) -> None:
-        self.backend = backend
-        self.xp = backend.xp
+        super().__init__(grid, Ms_A_per_m, backend, dtype)
         self.nx, self.ny = grid.nx, grid.ny
-        self.Ms = Ms_A_per_m
-        self.volume = grid.cell_volume_m3
         (self.py, self.px), spectra = _kernel_spectra(grid.nx, grid.ny, grid.dx, grid.dy, grid.thickness_m)
         # Fold -mu0 Ms and the FFT normalisation-free convention into one real kernel.
         self.kernel = backend.asarray(-MU0_T_M_PER_A * Ms_A_per_m * spectra, dtype=dtype)
+
+    @classmethod
+    def build(cls, grid, material, applied_field_T, backend, dtype) -> "Demagnetization":
+        return cls(grid, material.Ms_A_per_m, backend, dtype)
 
     @property
     def padded_shape(self) -> tuple[int, int]:
@@ -97,13 +98,12 @@ class Demagnetization:
         rows = backend.ifft(spectrum, n=None, axis=-2)[:, :, :ny]
         out += backend.irfft(rows, n=self.px, axis=-1)[..., :nx]
 
-    def energy_J(self, m):
-        field = self.xp.zeros_like(m)
-        self.add_field_T(m, field)
-        return quadratic_energy_J(self.xp, m, field, self.Ms, self.volume)
+    def field_scale_T(self):
+        # |N m| <= 1 for the demagnetizing tensor of any body: |B| <= mu0 Ms.
+        return MU0_T_M_PER_A * self.Ms
 
 
-class ThinFilmDemagnetization:
+class ThinFilmDemagnetization(QuadraticTerm):
     """Local thin-film limit of the demagnetizing field, for analytic validation.
 
     For a film much thinner than every in-plane length, ``N -> diag(0, 0, 1)`` locally:
@@ -114,15 +114,15 @@ class ThinFilmDemagnetization:
     name = "demag"
 
     def __init__(self, grid, Ms_A_per_m: float, backend, dtype) -> None:
-        self.xp = backend.xp
-        self.Ms = Ms_A_per_m
-        self.volume = grid.cell_volume_m3
+        super().__init__(grid, Ms_A_per_m, backend, dtype)
         self.coefficient = MU0_T_M_PER_A * Ms_A_per_m
+
+    @classmethod
+    def build(cls, grid, material, applied_field_T, backend, dtype) -> "ThinFilmDemagnetization":
+        return cls(grid, material.Ms_A_per_m, backend, dtype)
 
     def add_field_T(self, m, out) -> None:
         out[:, 2] -= self.coefficient * m[:, 2]
 
-    def energy_J(self, m):
-        field = self.xp.zeros_like(m)
-        self.add_field_T(m, field)
-        return quadratic_energy_J(self.xp, m, field, self.Ms, self.volume)
+    def field_scale_T(self):
+        return self.coefficient

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import quadratic_energy_J
+from .base import QuadraticTerm
 
 
-class Exchange:
+class Exchange(QuadraticTerm):
     """Exchange field and energy on the masked grid.
 
     Discretization (bonds between in-mask nearest neighbours only, which is the free
@@ -23,10 +23,7 @@ class Exchange:
     name = "exchange"
 
     def __init__(self, grid, material, backend, dtype) -> None:
-        xp = backend.xp
-        self.xp = xp
-        self.Ms = material.Ms_A_per_m
-        self.volume = grid.cell_volume_m3
+        super().__init__(grid, material.Ms_A_per_m, backend, dtype)
         self.cx = 2 * material.A_J_per_m / (material.Ms_A_per_m * grid.dx**2)
         self.cy = 2 * material.A_J_per_m / (material.Ms_A_per_m * grid.dy**2)
         mask = grid.mask
@@ -38,7 +35,11 @@ class Exchange:
         neighbours_y[:-1, :] += mask[1:, :]
         # m is zero outside the mask, so summing all four neighbours counts in-mask ones only;
         # the diagonal part needs the explicit in-mask neighbour count.
-        self.diagonal = xp.asarray((self.cx * neighbours_x + self.cy * neighbours_y) * mask, dtype=dtype)
+        self.diagonal = self.xp.asarray((self.cx * neighbours_x + self.cy * neighbours_y) * mask, dtype=dtype)
+
+    @classmethod
+    def build(cls, grid, material, applied_field_T, backend, dtype) -> "Exchange":
+        return cls(grid, material, backend, dtype)
 
     def add_field_T(self, m, out) -> None:
         cx, cy = self.cx, self.cy
@@ -48,7 +49,6 @@ class Exchange:
         out[..., :-1, :] += cy * m[..., 1:, :]
         out -= self.diagonal * m
 
-    def energy_J(self, m):
-        field = self.xp.zeros_like(m)
-        self.add_field_T(m, field)
-        return quadratic_energy_J(self.xp, m, field, self.Ms, self.volume)
+    def field_scale_T(self):
+        # The neighbour sum is at most the diagonal, so |B| <= 2 max(diagonal).
+        return 2 * float(self.xp.max(self.diagonal))
