@@ -155,7 +155,9 @@ def run_protocol(config: DatasetConfig, run_ids, *, backend="auto", fft_workers:
             residuals[:, matches[0]] = result.torque_T
         return result.m
 
-    m = system.asarray(np.stack([bubble(grid, proto.seed_radius_m)] * batch))
+    # Each seed's wall has the Néel helicity its own D favours (outward for D >= 0 with the
+    # -z core, inward for D < 0), so a run with negative D does not start on the wrong chirality.
+    m = system.asarray(np.stack([bubble(grid, proto.seed_radius_m, D_J_per_m2=float(d)) for d in d_values]))
     m = stage(f"nucleation at Hz = {proto.nucleation_Hz_T * 1e3:g} mT", proto.nucleation_Hz_T, 0.0, m)
     m = stage(f"Hx = {proto.Hx_T * 1e3:g} mT", proto.nucleation_Hz_T, proto.Hx_T, m)
     step = proto.Hz_step_T / 2 if gentle else proto.Hz_step_T
