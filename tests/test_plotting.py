@@ -160,3 +160,28 @@ def test_reliability_plot_shows_measured_against_nominal_coverage_with_the_diago
     render(fig)
     with pytest.raises(ValueError, match="no calibration"):
         plot_reliability({"plain": {"conformal": None}})
+
+
+def test_flag_examples_figure_shows_each_image_with_its_answer():
+    from dmilib.infer import Prediction
+    from dmilib.plotting import plot_flag_examples
+
+    def answer(D, flags):
+        return Prediction(path="x", D_J_per_m2=D, interval_90_J_per_m2=None, seed_spread_J_per_m2=None,
+                          per_model_J_per_m2=[], seeds=[0], input_pixel_size_m=35e-9,
+                          model_input_pixel_size_m=35e-9, kind="scalar", component="mz", run="r", notes=[],
+                          flags=flags)
+
+    images = {"one": np.zeros((4, 6)), "two": np.ones((8, 8))}
+    predictions = {"one": answer(0.3e-3, []), "two": answer(None, ["constant: flat", "no_bubble: none"])}
+    fig = plot_flag_examples(images, predictions, 35e-9)
+    assert len(fig.axes) == 2
+    first, second = fig.axes
+    assert first.get_title() == "one\nD = 0.30 mJ/m²\nno flag"
+    assert second.get_title() == "two\nno D\nconstant, no_bubble"
+    # 6 x 4 pixels of 35 nm: 210 nm wide, 140 nm high; 8 x 8 pixels: 280 nm.
+    assert first.images[0].get_extent() == pytest.approx([0, 210, 140, 0])
+    assert second.images[0].get_extent() == pytest.approx([0, 280, 280, 0])
+    render(fig)
+    with pytest.raises(ValueError, match="same images"):
+        plot_flag_examples(images, {"one": predictions["one"]}, 35e-9)
