@@ -126,3 +126,40 @@ def test_profile_settings():
     assert profile_settings("smoke")["preset_name"] == "tiny"  # the test suite's smoke runs
     with pytest.raises(ValueError, match="profile must be one of"):
         profile_settings("gpu")
+
+
+def test_flag_examples_show_one_change_each():
+    from scipy import ndimage
+
+    from dmilib.book import FLAG_EXAMPLES, flag_examples
+
+    # A dark disk of radius 6 pixels centred in a bright 20 x 20 film, with tanh walls.
+    rows, cols = np.indices((20, 20)) + 0.0
+    image = np.tanh(np.hypot(rows - 9.5, cols - 9.5) - 6.0).astype(np.float32)
+    examples = flag_examples(image)
+    assert list(examples) == list(FLAG_EXAMPLES)
+
+    def dark_regions(array):
+        return ndimage.label(array < 0)[1]
+
+    def dark_centroid(array):
+        where = np.argwhere(array < 0)
+        return where.mean(axis=0)
+
+    np.testing.assert_array_equal(examples["held-out bubble"], image)
+    assert examples["lattice of bubbles"].shape == (60, 60) and dark_regions(examples["lattice of bubbles"]) == 9
+    np.testing.assert_array_equal(examples["inverted contrast"], -image)
+    assert np.ptp(examples["flat image"]) == 0 and examples["flat image"][0, 0] == image.max()
+    # 0.15 x 20 pixels = 3 pixels down and right; zero where the shift uncovers the frame.
+    moved = examples["off-centre, model-sized"]
+    assert moved.shape == image.shape and not moved[:3].any() and not moved[:, :3].any()
+    np.testing.assert_allclose(dark_centroid(moved) - dark_centroid(image), [3.0, 3.0])
+    larger = examples["off-centre, larger view"]
+    assert larger.shape == (60, 60) and dark_regions(larger) == 1
+    np.testing.assert_allclose(dark_centroid(larger), [9.5, 49.5])
+    cut = examples["cut by the edge"]
+    assert cut.shape == (20, 10) and (cut[:, 0] < 0).any()  # the bubble reaches the first column
+    with pytest.raises(ValueError, match="offset_fraction"):
+        flag_examples(image, offset_fraction=0.5)
+    with pytest.raises(ValueError, match="2-D"):
+        flag_examples(image[0])

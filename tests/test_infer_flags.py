@@ -31,7 +31,7 @@ from dmilib.infer import (REFUSING_FLAGS, InputImage, flag_codes, predict, predi
                           predict_series, prepare_inputs, read_image, read_series)
 from dmilib.learn.artifacts import load_run  # noqa: E402
 from dmilib.learn.conformal import conformal_quantile, coverage  # noqa: E402
-from dmilib.learn.experiment import ExperimentConfig, run_experiment  # noqa: E402
+from dmilib.learn.experiment import ExperimentConfig, experiment_split, run_experiment  # noqa: E402
 
 PIXEL_M = 35e-9  # the model's pixel (quick_b5 cells of 17.5 nm, pixelation 2)
 CELL_M = 17.5e-9
@@ -250,6 +250,13 @@ def test_run_json_records_a_conformal_interval_calibrated_on_held_out_runs(run, 
     test_runs = {int(runs[i]) for _, i in info["split"]["test_samples"]}
     assert calibration_runs and not (calibration_runs & train_runs) and not (calibration_runs & test_runs)
     assert not (train_runs & test_runs)
+    # experiment_split, which the chapter calls before training, names the same runs.
+    valid = np.flatnonzero(Dataset(quick_dataset_path).valid)
+    labels = Dataset(quick_dataset_path).array("D_J_per_m2")[valid] * 1e3
+    parts = experiment_split("grouped", labels, runs[valid], split_seed=SPLIT_SEED, calibration_fraction=0.3)
+    assert {int(r) for r in runs[valid][parts.calibration]} == calibration_runs
+    assert {int(r) for r in runs[valid][parts.test]} == test_runs
+    assert {int(r) for r in runs[valid][parts.train]} == train_runs
     # Recompute the half-width from the stored per-seed predictions: k-th smallest residual.
     seeds = [str(s) for s in info["seeds"]]
     mean = np.mean([info["models"][s]["cnn"]["calibration_predictions_mJ_per_m2"] for s in seeds], axis=0)
@@ -350,7 +357,7 @@ def test_cli_json_flags_strict_and_omf(run, quick_dataset_path, tmp_path, capsys
 
 def test_reliability_plot_and_study_summary_read_run_json(run):
     from dmilib.learn.kerr_study import study_configs, summarize_run
-    from dmilib.learn.report import plot_reliability
+    from dmilib.plotting import plot_reliability
 
     conformal = run.info["conformal"]
     figure = plot_reliability({"fields": run.path})

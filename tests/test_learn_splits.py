@@ -138,3 +138,29 @@ def test_experiment_key_round_trip_and_refusals():
     for bad in ((), ("a/b",), ("",)):
         with pytest.raises(ValueError, match="parts must be"):
             ExperimentKey(bad)
+
+
+def test_experiment_split_holds_out_whole_runs_and_interior_seed_keeps_them_inside():
+    from dmilib.learn.experiment import experiment_split, interior_split_seed
+
+    # Ten runs of four images; run r has D = r / 9 mJ/m2, so runs 0 and 9 carry the extremes.
+    groups = np.repeat(np.arange(10), 4)
+    labels = groups / 9.0
+    parts = experiment_split("grouped", labels, groups, split_seed=0, test_fraction=0.2, calibration_fraction=0.25)
+    every = np.sort(np.concatenate([parts.train, parts.calibration, parts.test]))
+    np.testing.assert_array_equal(every, np.arange(groups.size))  # a partition of the images
+    sides = [set(groups[p].tolist()) for p in (parts.train, parts.calibration, parts.test)]
+    assert not (sides[0] & sides[1]) and not (sides[0] & sides[2]) and not (sides[1] & sides[2])
+    assert len(sides[2]) == 2 and len(sides[1]) == 2  # 20 % of 10 runs, then 25 % of the 8 left
+    assert parts.calibration_description["groups"] == sorted(sides[1])
+    without = experiment_split("grouped", labels, groups, split_seed=0, test_fraction=0.2)
+    assert without.calibration.size == 0 and without.calibration_description is None
+
+    seed = interior_split_seed(labels, groups, test_fraction=0.2, calibration_fraction=0.25)
+    chosen = experiment_split("grouped", labels, groups, split_seed=seed, test_fraction=0.2, calibration_fraction=0.25)
+    held_out = set(groups[np.concatenate([chosen.test, chosen.calibration])].tolist())
+    assert not held_out & {0, 9}  # the extreme runs train, so every held-out D is strictly inside
+    # Three runs: one trains, so no held-out D can lie strictly inside a one-value range.
+    with pytest.raises(ValueError, match="strictly inside"):
+        interior_split_seed(np.repeat([0.0, 0.5, 1.0], 2), np.repeat([0, 1, 2], 2), test_fraction=0.34,
+                            calibration_fraction=0.5, seeds=range(20))

@@ -83,6 +83,48 @@ def test_inference_notebook_record(smoke_run):
     assert 0 <= record["true_D_J_per_m2"] <= 1e-3
 
 
+def test_inference_notebook_fields_intervals_series_and_flags(smoke_run, quick_dataset_path):
+    import numpy as np
+
+    from dmilib.dataset import Dataset
+
+    record = smoke_run["inference"]
+    # The study's runs: test and calibration runs disjoint, their D strictly inside the training range.
+    store = Dataset(quick_dataset_path)  # the smoke profile's store
+    valid = np.flatnonzero(store.valid)
+    runs, D = store.array("run")[valid], store.array("D_J_per_m2")[valid] * 1e3
+    test, calibration = set(record["study_test_runs"]), set(record["study_calibration_runs"])
+    train = set(runs.tolist()) - test - calibration
+    assert test and calibration and not test & calibration
+    train_D = D[np.isin(runs, sorted(train))]
+    for run in test | calibration:
+        assert train_D.min() < D[runs == run][0] < train_D.max()
+    # The mean predictor answers the mean training D; its MAE on the test images, computed here.
+    test_D = D[np.isin(runs, sorted(test))]
+    assert record["n_test_images"] == test_D.size
+    assert record["mean_predictor_test_mae_mJ_per_m2"] == pytest.approx(np.mean(np.abs(test_D - train_D.mean())))
+    for key in ("fields_test_mae_mJ_per_m2", "image_test_mae_mJ_per_m2"):
+        assert 0 <= record[key] <= 1, key  # D spans 0..1 mJ/m2
+    # 10 calibration images: the 90 % half-width is the ceil(11 * 0.9) = 10th, i.e. the largest, residual.
+    assert 0 < record["fields_half_width_90_mJ_per_m2"] < 1.5
+    assert record["fields_coverage_90"] in [k / record["n_test_images"] for k in range(record["n_test_images"] + 1)]
+    # The series' D is the mean of its snapshots' D; two calibration runs give two series, fewer than
+    # the nine a 90 % interval needs, so it has none and says so.
+    members = record["series_member_D_mJ_per_m2"]
+    assert len(members) == 5 and record["series_D_mJ_per_m2"] == pytest.approx(np.mean(members))
+    assert record["series_interval_90_mJ_per_m2"] is None and "no_interval" in record["series_flag_codes"]
+    # Flags: no D without exactly one bubble; the inverted image is read as the reference.
+    codes, values = record["flag_codes"], record["flag_D_mJ_per_m2"]
+    assert codes["held-out bubble"] == [] and values["held-out bubble"] is not None
+    assert "several_bubbles" in codes["lattice of bubbles"] and values["lattice of bubbles"] is None
+    assert "constant" in codes["flat image"] and values["flat image"] is None
+    assert codes["inverted contrast"] == ["polarity"]
+    assert values["inverted contrast"] == pytest.approx(values["held-out bubble"], rel=1e-6)
+    assert "off_centre" in codes["off-centre, model-sized"] and "edge" in codes["cut by the edge"]
+    assert "off_centre" not in codes["off-centre, larger view"]
+    assert record["strict_exit_status"] == {"default": 0, "--strict": 3}
+
+
 def test_notebooks_pass_nbval_lax(tmp_path):
     work = tmp_path / "work"
     work.mkdir()

@@ -131,3 +131,57 @@ def test_noise_schematic_shows_four_versions_of_two_components(grid, state):
     # Noise of sigma per cell, and sigma / b after averaging b x b independent cells.
     assert np.std(noisy - clean) == pytest.approx(0.1, rel=0.1)
     assert noise_then_b.shape == (grid.ny // 2, grid.nx // 2)
+
+
+def test_reliability_plot_shows_measured_against_nominal_coverage_with_the_diagonal():
+    from dmilib.plotting import plot_reliability
+
+    # Calibration residuals 0.1 .. 1.0 and test residuals 0.05 .. 0.95 (mJ/m2): at level 1 - a the
+    # half-width is the ceil(11 (1 - a))-th smallest calibration residual; count the test ones within.
+    calibration = np.arange(1, 11) / 10
+    test = np.arange(1, 11) / 10 - 0.05
+    points = []
+    for alpha in (0.5, 0.4, 0.3, 0.2, 0.1, 0.05):
+        rank = int(np.ceil(round(11 * (1 - alpha), 9)))
+        half = calibration[rank - 1] if rank <= 10 else None
+        points.append({"alpha": alpha, "nominal": 1 - alpha, "half_width": half,
+                       "coverage": None if half is None else float(np.mean(test <= half))})
+    info = {"conformal": {"alpha": 0.1, "n_test_images": 10, "n_calibration_images": 10,
+                          "test_coverage": points[4]["coverage"], "reliability": points}}
+    fig = plot_reliability({"toy": info}, caption="dataset: toy; split: grouped; seeds 0..1 (2) x 3 epochs")
+    (axes,) = fig.axes
+    lines = {line.get_label(): line for line in axes.lines}
+    np.testing.assert_allclose(lines["ideal"].get_xydata(), [[0, 0], [1, 1]])
+    curve = next(line for label, line in lines.items() if label.startswith("toy"))
+    # 95 % needs rank 11 > 10 residuals: no finite interval, no point.
+    np.testing.assert_allclose(curve.get_xdata(), [0.5, 0.6, 0.7, 0.8, 0.9])
+    np.testing.assert_allclose(curve.get_ydata(), [0.6, 0.7, 0.8, 0.9, 1.0])
+    assert any("seeds 0..1" in text.get_text() for text in fig.texts)
+    render(fig)
+    with pytest.raises(ValueError, match="no calibration"):
+        plot_reliability({"plain": {"conformal": None}})
+
+
+def test_flag_examples_figure_shows_each_image_with_its_answer():
+    from dmilib.infer import Prediction
+    from dmilib.plotting import plot_flag_examples
+
+    def answer(D, flags):
+        return Prediction(path="x", D_J_per_m2=D, interval_90_J_per_m2=None, seed_spread_J_per_m2=None,
+                          per_model_J_per_m2=[], seeds=[0], input_pixel_size_m=35e-9,
+                          model_input_pixel_size_m=35e-9, kind="scalar", component="mz", run="r", notes=[],
+                          flags=flags)
+
+    images = {"one": np.zeros((4, 6)), "two": np.ones((8, 8))}
+    predictions = {"one": answer(0.3e-3, []), "two": answer(None, ["constant: flat", "no_bubble: none"])}
+    fig = plot_flag_examples(images, predictions, 35e-9)
+    assert len(fig.axes) == 2
+    first, second = fig.axes
+    assert first.get_title() == "one\nD = 0.30 mJ/m²\nno flag"
+    assert second.get_title() == "two\nno D\nconstant, no_bubble"
+    # 6 x 4 pixels of 35 nm: 210 nm wide, 140 nm high; 8 x 8 pixels: 280 nm.
+    assert first.images[0].get_extent() == pytest.approx([0, 210, 140, 0])
+    assert second.images[0].get_extent() == pytest.approx([0, 280, 280, 0])
+    render(fig)
+    with pytest.raises(ValueError, match="same images"):
+        plot_flag_examples(images, {"one": predictions["one"]}, 35e-9)

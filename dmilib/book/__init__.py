@@ -7,16 +7,18 @@ module             holds
 ``profiles``       :func:`profile_settings`, :func:`notebook_parameters` (``book/profiles``)
 ``runner``         :func:`record`, :func:`run_notebooks` (papermill), ``python -m dmilib.book``
 ``chapters``       :func:`chapter_data` (store and results folder), :func:`markdown_table`
+``inference``      :func:`flag_examples` (images that ``predict`` flags or refuses)
 =================  =========================================================================
 """
 
 from .chapters import ChapterData, chapter_data, markdown_table
 from .datasets import (REPOSITORY_ROOT, default_dataset_path, display_path, ensure_dataset, from_root,
                        generate_command)
+from .inference import FLAG_EXAMPLES, flag_examples
 from .profiles import PROFILE_FOLDER, notebook_parameters, profile_names, profile_settings
 from .runner import RECORD_ENVIRONMENT_VARIABLE, notebook_sources, prepare_notebook, record, run_notebooks
 
-__all__ = ["PROFILE_FOLDER", "RECORD_ENVIRONMENT_VARIABLE", "REPOSITORY_ROOT", "ChapterData", "chapter_data",
-           "default_dataset_path", "display_path", "ensure_dataset", "from_root", "generate_command",
+__all__ = ["FLAG_EXAMPLES", "PROFILE_FOLDER", "RECORD_ENVIRONMENT_VARIABLE", "REPOSITORY_ROOT", "ChapterData",
+           "chapter_data", "default_dataset_path", "display_path", "ensure_dataset", "flag_examples", "from_root", "generate_command",
            "markdown_table", "notebook_parameters", "notebook_sources", "prepare_notebook", "profile_names",
            "profile_settings", "record", "run_notebooks"]

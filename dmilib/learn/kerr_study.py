@@ -37,16 +37,20 @@ GOALS = {"fields_mae_mJ_per_m2": 0.05, "series_mae_mJ_per_m2": 0.03, "coverage":
 """Issue 12's goals on the standard dataset."""
 
 
-def study_configs(dataset: str, *, blur_fwhm_m: float = 300e-9, pixel_size_m: float = 35e-9, seeds: int = 5,
+def study_configs(dataset: str, *, blur_fwhm_m: float = 300e-9, pixel_size_m: float = 35e-9, seeds=5,
                   epochs: int = 30, batch_size: int = 32, split_seed: int = 0, test_fraction: float = 0.2,
                   calibration_fraction: float = 0.25) -> dict:
-    """The two experiments of the study (names -> :class:`~dmilib.learn.experiment.ExperimentConfig`)."""
+    """The two experiments of the study (names -> :class:`~dmilib.learn.experiment.ExperimentConfig`).
+
+    ``seeds`` is a count (seeds ``0 .. seeds - 1``) or the list of seeds itself.
+    """
     from ..degrade import Degradation
     from .experiment import ExperimentConfig
 
     degradation = Degradation(component="mz", blur_fwhm_m=blur_fwhm_m, pixel_size_m=pixel_size_m)
+    seed_list = tuple(range(seeds)) if isinstance(seeds, int) else tuple(int(s) for s in seeds)
     common = dict(split="grouped", split_seed=split_seed, test_fraction=test_fraction, degradation=degradation,
-                  seeds=tuple(range(seeds)), epochs=epochs, batch_size=batch_size,
+                  seeds=seed_list, epochs=epochs, batch_size=batch_size,
                   calibration_fraction=calibration_fraction)
     return {"mz_image": ExperimentConfig((dataset,), fields=False, **common),
             "mz_fields": ExperimentConfig((dataset,), fields=True, **common)}
@@ -73,9 +77,13 @@ def summarize_run(folder, series_size: int = GOALS["series_min_size"]) -> dict:
                 "half_width_mJ_per_m2": entry.get("half_width_mJ_per_m2"),
                 "n_calibration_series": entry.get("n_calibration_series"), "test_coverage": entry.get("test_coverage")}
 
+    split = info["split"]
     return {
-        "run": str(folder), "seeds": ensemble["seeds"], "n_test_images": len(labels),
-        "n_test_runs": len(set(info["test_groups"])),
+        "run": str(folder), "seeds": ensemble["seeds"], "epochs": info["epochs"], "n_test_images": len(labels),
+        "n_test_runs": len(set(info["test_groups"])), "split_seed": split["seed"],
+        "test_runs": sorted(int(g) for g in set(info["test_groups"])),
+        "calibration_runs": sorted(int(g) for g in (split.get("calibration") or {}).get("groups", [])),
+        "n_train_images": split["n_train"],
         "per_seed_test_mae_mean_mJ_per_m2": ensemble["per_seed_test_mae_mean_mJ_per_m2"],
         "ensemble_test_mae_mJ_per_m2": ensemble["test_mae_mJ_per_m2"],
         "mean_predictor_test_mae_mJ_per_m2": mean_predictor,
@@ -83,6 +91,18 @@ def summarize_run(folder, series_size: int = GOALS["series_min_size"]) -> dict:
                                                       "n_calibration_runs", "test_coverage", "n_test_images")},
         "series": series_entry(chosen), "longest_series": series_entry(longest),
     }
+
+
+def study_caption(summary: dict, dataset_label: str) -> str:
+    """"dataset ...; split ...; seeds ... x E epochs" for the captions of a study's table and figure."""
+    entries = list(summary["runs"].values())
+    first = entries[0]
+    seeds = sorted({int(s) for entry in entries for s in entry["seeds"]})
+    epochs = sorted({int(entry["epochs"]) for entry in entries})
+    return (f"dataset: {dataset_label}; split: grouped by run, split seed {first['split_seed']}: "
+            f"{first['n_train_images']} training images, calibration runs {first['calibration_runs']}, test runs "
+            f"{first['test_runs']} ({first['n_test_images']} images); seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}) x "
+            f"{', '.join(map(str, epochs))} epochs; MAE in mJ/m²")
 
 
 def _verdict(value, goal) -> str:
@@ -135,7 +155,8 @@ def format_study(summary: dict) -> str:
 def run_study(dataset, out, *, workers: int = 1, progress: bool = True,
               series_size: int = GOALS["series_min_size"], **options) -> dict:
     """Train (or resume) both experiments into ``out/<name>``, write ``kerr_study.json`` and ``reliability.png``."""
-    from .report import plot_reliability, run_grid
+    from ..plotting.reliability import plot_reliability
+    from .report import run_grid
 
     out = Path(out)
     configs = study_configs(str(dataset), **options)
@@ -144,7 +165,7 @@ def run_study(dataset, out, *, workers: int = 1, progress: bool = True,
                "runs": {name: summarize_run(out / name, series_size) for name in configs}}
     out.mkdir(parents=True, exist_ok=True)
     (out / "kerr_study.json").write_text(json.dumps(summary, indent=2) + "\n")
-    figure = plot_reliability({name: out / name for name in configs})
+    figure = plot_reliability({name: out / name for name in configs}, caption=study_caption(summary, str(dataset)))
     figure.savefig(out / "reliability.png", dpi=120)
     return summary
 

@@ -28,7 +28,8 @@ module             holds
 =================  ========================================================================
 ``config``         :class:`ExperimentConfig`
 ``pool``           the pooled samples of the stores, degraded images, derived seeds
-``run``            :func:`run_experiment` (training, scoring, ``run.json`` contents)
+``run``            :func:`run_experiment` (training, scoring, ``run.json`` contents);
+                   :func:`experiment_split` (which runs train, calibrate, test)
 ``records``        ``results.csv`` / ``run.json`` writers, :func:`read_results`
 ``tables``         :func:`summarize`, :func:`format_summary`
 =================  ========================================================================
@@ -37,8 +38,8 @@ module             holds
 from .config import ExperimentConfig
 from .pool import DEGRADE_CHUNK
 from .records import CONFIGURATION_COLUMNS, MODELS, RESULT_COLUMNS, read_results
-from .run import run_experiment
+from .run import ExperimentSplit, experiment_split, interior_split_seed, run_experiment
 from .tables import format_summary, summarize
 
-__all__ = ["CONFIGURATION_COLUMNS", "DEGRADE_CHUNK", "MODELS", "RESULT_COLUMNS", "ExperimentConfig", "format_summary",
-           "read_results", "run_experiment", "summarize"]
+__all__ = ["CONFIGURATION_COLUMNS", "DEGRADE_CHUNK", "MODELS", "RESULT_COLUMNS", "ExperimentConfig", "ExperimentSplit",
+           "experiment_split", "format_summary", "interior_split_seed", "read_results", "run_experiment", "summarize"]

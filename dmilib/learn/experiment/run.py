@@ -8,6 +8,7 @@ import math
 import os
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from ...dataset.store import writer_lock
 from ..artifacts import RUN_FILE, RUN_LAYOUT, file_sha256, model_file_name, read_run_info
 from ..baseline import fit_ridge
 from ..model import LABEL_NAME, LABEL_SCALE
-from ..splits import grouped_split, make_split
+from ..splits import DEFAULT_TEST_FRACTION, Split, grouped_split, make_split
 from .config import ExperimentConfig
 from .pool import (_CALIBRATION, _CALIBRATION_NOISE, _SERIES, _SHUFFLE, _TEST_NOISE, _TRAIN_NOISE, _degraded,
                    _derived_seed, _load_pool, _training_images)
@@ -73,6 +74,75 @@ def _ridge_for_seed(train_features, train_labels, test_features, train_label_mea
     return train_pred, test_pred, dict(extra, alpha=model.alpha)
 
 
+class ExperimentSplit(NamedTuple):
+    """Where :func:`run_experiment` puts each pooled sample (positions into the pooled arrays).
+
+    Attributes
+    ----------
+    split : dmilib.learn.splits.Split
+        The train/test split; its ``train`` side still holds the calibration runs.
+    train, calibration, test : numpy.ndarray of int64
+        Sorted, disjoint positions: what the models are fitted on, the runs held out to
+        calibrate the interval (empty without calibration), the test images.
+    calibration_description : dict or None
+        JSON-safe: the fraction, the calibration runs (groups) and their sample count.
+    """
+
+    split: Split
+    train: np.ndarray
+    calibration: np.ndarray
+    test: np.ndarray
+    calibration_description: dict | None
+
+
+def experiment_split(split: str, D_mJ_per_m2, groups, *, split_seed: int = 0,
+                     test_fraction: float = DEFAULT_TEST_FRACTION,
+                     calibration_fraction: float = 0.0) -> ExperimentSplit:
+    """The train, calibration and test positions that :func:`run_experiment` uses for these options.
+
+    The split (:func:`dmilib.learn.splits.make_split`) comes first; with
+    ``calibration_fraction > 0`` that fraction of its *training runs* (whole runs, like the
+    grouped split) goes to calibration, drawn with a seed derived from ``split_seed``. A
+    chapter can thus see which runs a configuration will hold out before training anything.
+    """
+    split_ = make_split(split, np.asarray(D_mJ_per_m2, np.float64), np.asarray(groups), seed=split_seed,
+                        test_fraction=test_fraction)
+    if not calibration_fraction:
+        return ExperimentSplit(split_, split_.train, np.zeros(0, np.int64), split_.test, None)
+    # Whole training runs go to calibration, drawn with their own seed stream.
+    inner = grouped_split(np.asarray(groups)[split_.train], calibration_fraction,
+                          seed=_derived_seed(split_seed, _CALIBRATION) % (2**31))
+    calibration = split_.train[inner.test]
+    description = {"fraction_of_training_runs": float(calibration_fraction),
+                   "groups": inner.description["test_groups"], "n_samples": int(calibration.size)}
+    return ExperimentSplit(split_, split_.train[inner.train], calibration, split_.test, description)
+
+
+def interior_split_seed(D_mJ_per_m2, groups, *, test_fraction: float = DEFAULT_TEST_FRACTION,
+                        calibration_fraction: float = 0.0, seeds=range(100)) -> int:
+    """The first grouped split seed whose test and calibration D lie strictly inside the training D range.
+
+    A network does not extrapolate in D, and with few runs a grouped split easily holds out
+    the smallest or largest D; its error would then measure extrapolation, and calibration
+    residuals of such runs would not be exchangeable with those of interior test runs.
+
+    Raises
+    ------
+    ValueError
+        When no seed in ``seeds`` gives such a split.
+    """
+    labels = np.round(np.asarray(D_mJ_per_m2, np.float64), 9)
+    for seed in seeds:
+        parts = experiment_split("grouped", labels, groups, split_seed=int(seed), test_fraction=test_fraction,
+                                 calibration_fraction=calibration_fraction)
+        low, high = labels[parts.train].min(), labels[parts.train].max()
+        held_out = labels[np.concatenate([parts.test, parts.calibration])]
+        if np.all((held_out > low) & (held_out < high)):
+            return int(seed)
+    raise ValueError(f"no grouped split seed in {seeds!r} holds out only runs whose D lies strictly inside the "
+                     "training D range; use more runs or a smaller test_fraction/calibration_fraction")
+
+
 def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> list[dict]:
     """Train the CNN and the ridge baseline for every seed of ``config``; resumable.
 
@@ -107,17 +177,10 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
     out = Path(out_dir)
     pool = _load_pool(config)
     configuration_hash = _configuration_hash(config, pool.provenance)
-    split = make_split(config.split, pool.D_mJ_per_m2, pool.groups, seed=config.split_seed,
-                       test_fraction=config.test_fraction)
-    train_positions, calibration = split.train, np.zeros(0, np.int64)
-    calibration_description = None
-    if config.calibration_fraction > 0:
-        # Whole training runs go to calibration, drawn with their own seed stream.
-        inner = grouped_split(pool.groups[split.train], config.calibration_fraction,
-                              seed=_derived_seed(config.split_seed, _CALIBRATION) % (2**31))
-        train_positions, calibration = split.train[inner.train], split.train[inner.test]
-        calibration_description = {"fraction_of_training_runs": float(config.calibration_fraction),
-                                   "groups": inner.description["test_groups"], "n_samples": int(calibration.size)}
+    parts = experiment_split(config.split, pool.D_mJ_per_m2, pool.groups, split_seed=config.split_seed,
+                             test_fraction=config.test_fraction, calibration_fraction=config.calibration_fraction)
+    split, train_positions, calibration = parts.split, parts.train, parts.calibration
+    calibration_description = parts.calibration_description
     pairs = np.stack([pool.dataset_index, pool.sample_index], axis=1)
     train_samples, test_samples = pairs[train_positions].tolist(), pairs[split.test].tolist()
 
