@@ -6,19 +6,20 @@ module             holds
 ``datasets``       :func:`ensure_dataset`, :func:`generate_command`, :data:`REPOSITORY_ROOT`
 ``profiles``       :func:`profile_settings`, :func:`notebook_parameters` (``book/profiles``)
 ``runner``         :func:`record`, :func:`run_notebooks` (papermill), ``python -m dmilib.book``
-``chapters``       :func:`chapter_data` (store and results folder), :func:`markdown_table`
+``chapters``       :func:`chapter_data` (store and results folder), :func:`markdown_table`, :func:`recorded`
 ``inference``      :func:`flag_examples` (images that ``predict`` flags or refuses)
 =================  =========================================================================
 """
 
-from .chapters import ChapterData, chapter_data, markdown_table
+from .chapters import RECORDS_FOLDER, ChapterData, chapter_data, markdown_table, recorded
 from .datasets import (REPOSITORY_ROOT, default_dataset_path, display_path, ensure_dataset, from_root,
                        generate_command)
 from .inference import FLAG_EXAMPLES, flag_examples
 from .profiles import PROFILE_FOLDER, notebook_parameters, profile_names, profile_settings
 from .runner import RECORD_ENVIRONMENT_VARIABLE, notebook_sources, prepare_notebook, record, run_notebooks
 
-__all__ = ["FLAG_EXAMPLES", "PROFILE_FOLDER", "RECORD_ENVIRONMENT_VARIABLE", "REPOSITORY_ROOT", "ChapterData",
+__all__ = ["FLAG_EXAMPLES", "PROFILE_FOLDER", "RECORDS_FOLDER", "RECORD_ENVIRONMENT_VARIABLE", "REPOSITORY_ROOT",
+           "ChapterData", "recorded",
            "chapter_data", "default_dataset_path", "display_path", "ensure_dataset", "flag_examples", "from_root", "generate_command",
            "markdown_table", "notebook_parameters", "notebook_sources", "prepare_notebook", "profile_names",
            "profile_settings", "record", "run_notebooks"]

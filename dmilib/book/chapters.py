@@ -6,11 +6,16 @@ verdicts come from :mod:`dmilib.learn.report`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..dataset.store import Dataset
-from .datasets import ensure_dataset, from_root
+from .datasets import REPOSITORY_ROOT, ensure_dataset, from_root
+
+#: Numbers measured once, on a named machine, and committed: a store too large for the
+#: repository (the standard preset's generation), a benchmark. ``book/records/<name>.json``.
+RECORDS_FOLDER = REPOSITORY_ROOT / "book" / "records"
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,21 @@ def chapter_data(preset_name: str | None, dataset_path=None, results_root="resul
         return ChapterData(path, Dataset(path), from_root(results_root))
     path = ensure_dataset(preset_name, dataset_path, scheduler=scheduler)
     return ChapterData(path, Dataset(path), from_root(results_root))
+
+
+def recorded(name: str) -> dict:
+    """The committed measurement ``book/records/<name>.json`` (``name`` may hold a ``/``).
+
+    Raises
+    ------
+    ValueError
+        If there is no such record (the message lists the ones there are).
+    """
+    path = RECORDS_FOLDER / f"{name}.json"
+    if not path.is_file():
+        known = sorted(str(p.relative_to(RECORDS_FOLDER).with_suffix("")) for p in RECORDS_FOLDER.rglob("*.json"))
+        raise ValueError(f"no record {name!r} in book/records (there are: {', '.join(known) or 'none'})")
+    return json.loads(path.read_text())
 
 
 def markdown_table(columns: list[str], rows: list[list]) -> str:
