@@ -3,6 +3,7 @@
 #   make test   create .venv (if needed) and run pytest      (PYTEST_ARGS="-k foo")
 #   make book   create .venv (if needed) and build the book into _build/html
 #   make paper  run every notebook with the paper-scale profile into results/paper
+#   make standard  the same with the standard profile (CPU, hours) into results/standard
 #   make clean  remove build outputs and caches (keeps .venv)
 #   make distclean  also remove .venv
 
@@ -19,7 +20,7 @@ BOOK_ARGS   ?= -W -n --keep-going
 # and JUPYTER_PREFER_ENV_PATH=0 (jupyter_core otherwise prefers the venv).
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH))
 
-.PHONY: all venv test book paper clean distclean
+.PHONY: all venv test book paper standard clean distclean
 
 all: test
 
@@ -42,6 +43,11 @@ book: $(STAMP)
 # a GPU is recommended): executed notebooks and recorded numbers land in results/paper/.
 paper: $(STAMP)
 	$(VPY) -m dmilib.book paper --out results/paper
+
+# Every notebook with the standard profile (book/profiles/standard.yaml: the 1503-image
+# standard store on a CPU, 10 seeds x 30 epochs; hours): resumable, into results/standard/.
+standard: $(STAMP)
+	$(VPY) -m dmilib.book standard --out results/standard
 
 clean:
 	rm -rf _build .pytest_cache .jupyter_cache

@@ -167,6 +167,7 @@ def _generate_locked(config, out, scheduler, workers, retry_failed, backend, pro
     summary.update({"wall_s": wall, "runs_attempted": len(todo), "repaired_runs": repaired})
     seconds = dataset.array("run_seconds")
     timing = {"last_wall_s": wall, "last_runs_attempted": len(todo), "scheduler": scheduler,
+              "workers": workers, "cpu_count": os.cpu_count(), "backend": backend,
               "mean_run_s": float(np.nanmean(seconds)) if np.isfinite(seconds).any() else None}
     # The client is the only writer of group attributes (atomic file replace in Zarr).
     import zarr

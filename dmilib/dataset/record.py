@@ -56,6 +56,8 @@ def generation_record(path) -> dict:
         "wall_s": timing.get("last_wall_s"),
         "runs_in_last_call": timing.get("last_runs_attempted"),
         "scheduler": timing.get("scheduler"),
+        "workers": timing.get("workers"),
+        "backend": timing.get("backend"),
         "worker_seconds": float(np.nansum(seconds[done])),
         "mean_run_s": float(np.nanmean(seconds[done])) if done.any() else None,
         "iterations_per_run": {"mean": float(iterations[done].mean()), "min": int(iterations[done].min()),
