@@ -161,7 +161,14 @@ def run_study(dataset, out, *, workers: int = 1, progress: bool = True,
     out = Path(out)
     configs = study_configs(str(dataset), **options)
     run_grid(configs, out, progress=progress, workers=workers)
-    summary = {"dataset": str(dataset), "options": options, "goals": {k: v for k, v in GOALS.items()},
+    from .. import __version__
+    from ..dataset.store import Dataset, git_commit
+
+    store = Dataset(dataset)
+    summary = {"dataset": str(dataset), "dataset_parameters_hash": store.attrs.get("parameters_hash"),
+               "dataset_preset": store.attrs.get("preset"), "dataset_valid_images": int(store.valid.sum()),
+               "dmilib_version": __version__, "git_commit": git_commit(),
+               "options": options, "goals": {k: v for k, v in GOALS.items()},
                "runs": {name: summarize_run(out / name, series_size) for name in configs}}
     out.mkdir(parents=True, exist_ok=True)
     (out / "kerr_study.json").write_text(json.dumps(summary, indent=2) + "\n")
