@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from .model import DEFAULT_LEARNING_RATE, DENSE_UNITS, image_features
+from .model import DEFAULT_LEARNING_RATE, DENSE_UNITS, STEPS_PER_EXECUTION, image_features
 
 FIELD_NAMES = ("Hz_mT", "Hx_mT")
 """The field inputs, in order, in millitesla (mu0 H)."""
@@ -91,7 +91,7 @@ def build_field_cnn(input_shape: Sequence[int], normalization_mean: Sequence[flo
     outputs = keras.layers.Dense(1, activation="linear", name="prediction")(hidden)
     model = keras.Model({"image": image, "fields": fields}, outputs, name="dmi_field_cnn")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mean_squared_error",
-                  metrics=["mean_absolute_error"])
+                  metrics=["mean_absolute_error"], steps_per_execution=STEPS_PER_EXECUTION)
     return model
 
 

@@ -44,6 +44,10 @@ KERNEL_SIZE = (3, 3)
 POOL_SIZE = (2, 2)
 DENSE_UNITS = 64
 DEFAULT_LEARNING_RATE = 1e-3
+# Training steps per call into the backend: the same steps in the same order (weights are
+# bit-identical to one step per call), but small images on a CPU spend a fourth of their
+# time in the per-call overhead (22 x 22 pixels, batch 8: 4.3 s -> 3.3 s for 30 epochs).
+STEPS_PER_EXECUTION = 16
 
 
 def parameter_count(channels: int) -> int:
@@ -134,7 +138,7 @@ def build_cnn(input_shape: Sequence[int], normalization_mean: Sequence[float], n
     outputs = keras.layers.Dense(1, activation="linear", name="prediction")(features)
     model = keras.Model(inputs, outputs, name="dmi_cnn")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mean_squared_error",
-                  metrics=["mean_absolute_error"])
+                  metrics=["mean_absolute_error"], steps_per_execution=STEPS_PER_EXECUTION)
     return model
 
 
