@@ -46,8 +46,14 @@ paper: $(STAMP)
 
 # Every notebook with the standard profile (book/profiles/standard.yaml: the 1503-image
 # standard store on a CPU, 10 seeds x 30 epochs; hours): resumable, into results/standard/.
+# Then each study chapter's experiments become book/records/standard/<chapter>.json, which the
+# built book shows (refused if the dataset no longer matches the standard preset).
+STUDY_CHAPTERS := components generalization pixelation noise
 standard: $(STAMP)
 	$(VPY) -m dmilib.book standard --out results/standard
+	for chapter in $(STUDY_CHAPTERS); do \
+	  $(VPY) -m dmilib.learn.study_record results/standard/$$chapter --chapter $$chapter --profile standard \
+	    --check standard --out book/records/standard/$$chapter.json || exit 1; done
 
 clean:
 	rm -rf _build .pytest_cache .jupyter_cache

@@ -62,6 +62,30 @@ def recorded(name: str) -> dict:
     return json.loads(path.read_text())
 
 
+def study_record(chapter: str, profile: str = "standard") -> dict | None:
+    """The committed study record ``book/records/<profile>/<chapter>.json``, or None if absent.
+
+    Records are written by ``make standard`` (:mod:`dmilib.learn.study_record`); their
+    ``rows`` feed the same tables, figures and verdicts as a chapter's live experiments.
+
+    Raises
+    ------
+    ValueError
+        If the record is unreadable or stale: made from a dataset whose parameters differ
+        from today's ``profile`` preset (the message says how to remake it).
+    """
+    from ..learn.study_record import check_study_record, read_study_record
+
+    path = RECORDS_FOLDER / profile / f"{chapter}.json"
+    if not path.is_file():
+        return None
+    record = read_study_record(path)
+    problems = check_study_record(record, profile)
+    if problems:
+        raise ValueError(f"{path.relative_to(REPOSITORY_ROOT)}: " + "; ".join(problems))
+    return record
+
+
 def markdown_table(columns: list[str], rows: list[list]) -> str:
     """A Markdown table: a header of ``columns`` and one line per row (cells as ``str``)."""
     if any(len(row) != len(columns) for row in rows):

@@ -138,11 +138,12 @@ def pooled_seed_scatter(rows: list[dict], model: str = "cnn") -> float:
     return float(np.sqrt(np.mean(spreads))) if spreads else 0.0
 
 
-def mae_difference(rows: list[dict], name: str, reference: str, model: str = "cnn") -> tuple[float, float]:
-    """Test-MAE difference ``name - reference`` (means over seeds) and its standard error.
+def mae_difference(rows: list[dict], name: str, reference: str, model: str = "cnn",
+                   factor: float = 1.0) -> tuple[float, float]:
+    """Test-MAE difference ``name - factor * reference`` (means over seeds) and its standard error.
 
-    The standard error is ``sqrt(s1**2 / n1 + s2**2 / n2)`` with ``s`` the std over the
-    ``n`` seeds of each experiment; an experiment with a single seed is given the
+    The standard error is ``sqrt(s1**2 / n1 + factor**2 * s2**2 / n2)`` with ``s`` the std
+    over the ``n`` seeds of each experiment; an experiment with a single seed is given the
     :func:`pooled_seed_scatter` of the experiments in ``rows`` that have several.
     """
     entries = {entry["experiment"]: entry for entry in summarize(rows) if entry["model"] == model}
@@ -153,8 +154,8 @@ def mae_difference(rows: list[dict], name: str, reference: str, model: str = "cn
         return scatter / np.sqrt(entry["n_seeds"])
 
     first, second = entries[name], entries[reference]
-    return (float(first["test_mae_mean"] - second["test_mae_mean"]),
-            float(np.hypot(standard_error(first), standard_error(second))))
+    return (float(first["test_mae_mean"] - factor * second["test_mae_mean"]),
+            float(np.hypot(standard_error(first), factor * standard_error(second))))
 
 
 def mae_statistics(rows: list[dict], model: str = "cnn") -> dict[str, tuple[float, float]]:
@@ -248,6 +249,61 @@ def ordering_finding(statement: str, means: dict[str, tuple[float, float]], case
     detail = "; ".join(", ".join(f"{name} {means[name][0]:.3f} ± {means[name][1]:.3f}" for name in (*lower, *higher))
                        for lower, higher in cases)
     return compare(statement, all(holds), f"holds {preposition} {sum(holds)} of {len(holds)} {scope}; {detail}")
+
+
+def tested_ordering_finding(statement: str, rows: list[dict], cases: list[tuple[list[str], list[str]]],
+                            scope: str, model: str = "cnn", preposition: str = "in") -> str:
+    """A verdict on "``lower`` beats ``higher``" that counts only differences beyond the seed scatter.
+
+    Every pair (a of ``lower``, b of ``higher``) of a case is tested with
+    :func:`mae_difference`: ``MAE(a) - MAE(b) < -2 SE`` supports the statement,
+    ``> +2 SE`` contradicts it, anything between is within the scatter between seeds. A case
+    *holds* when all its pairs support it and is *contradicted* when any pair contradicts it.
+    The verdict is **holds** when every case holds, **does not hold** when any case is
+    contradicted, and **undecided** otherwise; the detail gives each difference and its
+    standard error in mJ/m².
+    """
+    entries = mae_statistics(rows, model)
+    missing = sorted({name for case in cases for name in (*case[0], *case[1]) if name not in entries})
+    if missing:
+        return f"- {statement}: **not measured** (needs {', '.join(missing)})."
+    held, contradicted, details = 0, 0, []
+    for lower, higher in cases:
+        tests = [(a, b, *mae_difference(rows, a, b, model)) for a in lower for b in higher]
+        if all(delta < -2 * error for *_, delta, error in tests):
+            held += 1
+        elif any(delta > 2 * error for *_, delta, error in tests):
+            contradicted += 1
+        details += [f"{a} − {b} {delta:+.3f} ± {error:.3f}"
+                    for a, b, delta, error in tests]
+    verdict = "holds" if held == len(cases) else "does not hold" if contradicted else "undecided"
+    summary = (f"supported beyond 2 standard errors {preposition} {held} of {len(cases)} {scope}, "
+               f"contradicted {preposition} {contradicted}")
+    return f"- {statement}: **{verdict}** ({summary}; MAE differences, mJ/m²: {'; '.join(details)})."
+
+
+def tested_bound_finding(statement: str, rows: list[dict], cases: list[tuple[str, str, float]], scope: str,
+                         model: str = "cnn", preposition: str = "for") -> str:
+    """A verdict on bounds "MAE(name) <= factor x MAE(reference)", tested against the seed scatter.
+
+    Each case ``(name, reference, factor)`` is tested with :func:`mae_difference`
+    (``name - factor * reference``): below ``-2 SE`` supports the bound, above ``+2 SE``
+    breaks it, between is within the scatter. The verdict is **holds** when every case
+    supports it, **does not hold** when any case breaks it, **undecided** otherwise.
+    """
+    entries = mae_statistics(rows, model)
+    missing = sorted({n for name, reference, _ in cases for n in (name, reference) if n not in entries})
+    if missing:
+        return f"- {statement}: **not measured** (needs {', '.join(missing)})."
+    tests = [(name, reference, factor, *mae_difference(rows, name, reference, model, factor))
+             for name, reference, factor in cases]
+    held = sum(delta < -2 * error for *_, delta, error in tests)
+    broken = sum(delta > 2 * error for *_, delta, error in tests)
+    verdict = "holds" if held == len(tests) else "does not hold" if broken else "undecided"
+    details = "; ".join(f"{name} − {factor:g} × {reference} {delta:+.3f} ± {error:.3f}"
+                        for name, reference, factor, delta, error in tests)
+    return (f"- {statement}: **{verdict}** (supported beyond 2 standard errors {preposition} {held} of "
+            f"{len(tests)} {scope}, broken {preposition} {broken}; mJ/m²: {details}).")
 
 
 def significance_finding(statement: str, rows: list[dict], pairs: list[tuple[str, str, str]],

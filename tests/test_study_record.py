@@ -1,0 +1,159 @@
+"""Study records: a chapter's experiments collected into one JSON, checked against a preset.
+
+The record's numbers are compared with the ``results.csv`` files read here with the csv
+module (an independent reading), and the staleness check with a store made under another
+preset. The committed ``book/records/standard`` records are checked against today's
+``standard`` preset, so a preset change without a new ``make standard`` fails here.
+"""
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras")
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
+from dmilib.dataset.config import preset  # noqa: E402
+from dmilib.degrade import Degradation  # noqa: E402
+from dmilib.learn.experiment import ExperimentConfig  # noqa: E402
+from dmilib.learn.report import run_grid  # noqa: E402
+from dmilib.learn.study_record import (check_study_record, collect_study_record, main,  # noqa: E402
+                                       read_study_record, write_study_record)
+from test_learn_experiment import _write_synthetic_store  # noqa: E402
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+STANDARD_RECORDS = REPOSITORY / "book" / "records" / "standard"
+STUDY_CHAPTERS = ("components", "generalization", "pixelation", "noise")
+
+
+@pytest.fixture(scope="module")
+def chapter_results(tmp_path_factory):
+    store = _write_synthetic_store(tmp_path_factory.mktemp("store") / "synthetic.zarr")
+    root = tmp_path_factory.mktemp("results") / "pixelation"
+    experiments = {f"mz/b={b}": ExperimentConfig((str(store),), degradation=Degradation(component="mz", pixelation=b),
+                                                seeds=(0, 1), epochs=1, name=f"pixelation/mz/b={b}")
+                   for b in (1, 2)}
+    run_grid(experiments, root, progress=False)
+    return root
+
+
+def test_record_holds_every_result_row_of_every_experiment(chapter_results):
+    record = collect_study_record(chapter_results, chapter="pixelation", profile="test")
+    assert [e["folder"] for e in record["experiments"]] == ["mz/b=1", "mz/b=2"]
+    expected = []
+    for folder in ("mz/b=1", "mz/b=2"):
+        with open(chapter_results / folder / "results.csv", newline="") as handle:
+            expected += list(csv.DictReader(handle))
+    assert len(record["rows"]) == len(expected) == 2 * 2 * 2  # experiments x seeds x (CNN, ridge)
+    for row, raw in zip(record["rows"], expected, strict=True):
+        assert row["experiment"] == raw["experiment"] and row["model"] == raw["model"]
+        assert row["seed"] == int(raw["seed"])
+        assert row["test_mae"] == pytest.approx(float(raw["test_mae"]), rel=1e-12)
+    for experiment in record["experiments"]:
+        assert experiment["seeds"] == [0, 1] and experiment["epochs"] == 1
+        assert experiment["n_train"] + experiment["n_test"] == 32  # the store's 8 valid runs x 4 snapshots
+        cnn_seconds = [float(r["wall_s"]) for r in expected
+                       if r["model"] == "cnn" and r["experiment"] == experiment["experiment"]]
+        assert experiment["training_seconds"] == pytest.approx(sum(cnn_seconds))
+    assert record["dataset"]["parameters_hash"] == "synthetic-test-store"
+    assert record["dataset"]["valid_samples"] == 32
+    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?|unknown", record["git_commit"])
+
+
+def test_record_round_trip_and_cli(chapter_results, tmp_path, capsys):
+    out = tmp_path / "records" / "pixelation.json"
+    assert main([str(chapter_results), "--chapter", "pixelation", "--out", str(out)]) == 0
+    assert "2 experiments, 4 trained CNNs, 32 images" in capsys.readouterr().out
+    record = read_study_record(out)
+    assert json.loads(out.read_text()) == record
+    assert write_study_record(record, tmp_path / "again.json").read_text() == out.read_text()
+
+
+def test_a_record_from_another_dataset_is_stale(chapter_results):
+    record = collect_study_record(chapter_results, chapter="pixelation")
+    problems = check_study_record(record, "standard")
+    assert len(problems) == 1 and "stale" in problems[0]
+    fresh = dict(record, dataset=dict(record["dataset"], parameters_hash=preset("standard").parameters_hash()))
+    assert check_study_record(fresh, "standard") == []
+    assert check_study_record(dict(fresh, rows=[]), "standard") == ["the record holds no result rows"]
+
+
+def test_cli_refuses_a_stale_record_and_a_missing_folder(chapter_results, tmp_path, capsys):
+    out = tmp_path / "noise.json"
+    with pytest.raises(SystemExit) as stop:
+        main([str(chapter_results), "--chapter", "noise", "--out", str(out), "--check", "standard"])
+    assert stop.value.code == 2 and "stale" in capsys.readouterr().err and not out.exists()
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "nowhere"), "--chapter", "noise", "--out", str(out)])
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_reading_refuses_what_is_not_a_record(tmp_path):
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps({"rows": []}))
+    with pytest.raises(ValueError, match="not a dmilib study record"):
+        read_study_record(path)
+
+
+@pytest.mark.parametrize("chapter", STUDY_CHAPTERS)
+def test_committed_standard_records_match_the_standard_preset(chapter):
+    path = STANDARD_RECORDS / f"{chapter}.json"
+    if not path.is_file():
+        pytest.skip(f"{path.relative_to(REPOSITORY)} is not recorded yet (make standard)")
+    record = read_study_record(path)
+    assert check_study_record(record, "standard") == []
+    seeds = {len(e["seeds"]) for e in record["experiments"]}
+    assert record["dataset"]["valid_samples"] >= 1000 and max(seeds) >= 3
+    assert np.isfinite([row["test_mae"] for row in record["rows"]]).all()
+
+
+@pytest.mark.parametrize("name", ["dataset", "kerr_study"])
+def test_committed_standard_dataset_records_match_the_preset(name):
+    record = json.loads((STANDARD_RECORDS / f"{name}.json").read_text())
+    found = record.get("parameters_hash", record.get("dataset_parameters_hash"))
+    assert found == preset("standard").parameters_hash()
+
+
+def _rows(maes: dict[str, list[float]]) -> list[dict]:
+    """Result rows (CNN only) with the given test MAE per seed for each experiment."""
+    rows = []
+    for name, values in maes.items():
+        for seed, value in enumerate(values):
+            rows.append(dict(experiment=name, dataset="d", subset="both", split="random", component="mx",
+                             pixelation=1, noise_sigma=0.0, noise_copies=1, model="cnn", seed=seed, epochs=30,
+                             n_train=80, n_test=20, train_mae=0.0, train_error_std=0.0, test_mae=value,
+                             test_error_std=0.0, mean_predictor_test_mae=0.3, wall_s=1.0))
+    return rows
+
+
+def test_tested_ordering_finding_counts_only_differences_beyond_two_standard_errors():
+    from dmilib.learn.report import tested_ordering_finding
+
+    # a: mean 0.10, b: mean 0.20, c: mean 0.11; sample std 0.01 each over 3 seeds,
+    # so SE of a difference = sqrt(2 * 0.01**2 / 3) = 0.00816
+    rows = _rows({"a": [0.09, 0.10, 0.11], "b": [0.19, 0.20, 0.21], "c": [0.10, 0.11, 0.12]})
+    error = np.sqrt(2 * 0.01**2 / 3)
+    line = tested_ordering_finding("a beats b", rows, [(["a"], ["b"])], "cases")
+    assert "**holds**" in line and f"a − b -0.100 ± {error:.3f}" in line
+    assert "**undecided**" in tested_ordering_finding("a beats c", rows, [(["a"], ["c"])], "cases")
+    assert "**does not hold**" in tested_ordering_finding("b beats a", rows, [(["b"], ["a"])], "cases")
+    mixed = tested_ordering_finding("a beats b and c", rows, [(["a"], ["b"]), (["a"], ["c"])], "cases")
+    assert "**undecided**" in mixed and "in 1 of 2 cases" in mixed
+    assert "**not measured**" in tested_ordering_finding("a beats d", rows, [(["a"], ["d"])], "cases")
+
+
+def test_tested_bound_finding_scales_the_reference_and_its_error():
+    from dmilib.learn.report import mae_difference, tested_bound_finding
+
+    rows = _rows({"interval": [0.28, 0.30, 0.32], "random": [0.09, 0.10, 0.11], "far": [0.50, 0.52, 0.54]})
+    delta, error = mae_difference(rows, "interval", "random", factor=2.0)
+    # 0.30 - 2 x 0.10; SE = sqrt(0.02**2 / 3 + 4 x 0.01**2 / 3)
+    assert delta == pytest.approx(0.10) and error == pytest.approx(np.sqrt((0.02**2 + 4 * 0.01**2) / 3))
+    assert "**does not hold**" in tested_bound_finding("within 2x", rows, [("interval", "random", 2.0)], "inputs")
+    assert "**holds**" in tested_bound_finding("within 4x", rows, [("interval", "random", 4.0)], "inputs")
+    line = tested_bound_finding("within 3x", rows, [("interval", "random", 3.0), ("far", "random", 6.0)], "inputs")
+    assert "**undecided**" in line and "interval − 3 × random +0.000" in line
