@@ -157,3 +157,28 @@ def test_tested_bound_finding_scales_the_reference_and_its_error():
     assert "**holds**" in tested_bound_finding("within 4x", rows, [("interval", "random", 4.0)], "inputs")
     line = tested_bound_finding("within 3x", rows, [("interval", "random", 3.0), ("far", "random", 6.0)], "inputs")
     assert "**undecided**" in line and "interval − 3 × random +0.000" in line
+
+
+def test_noise_findings_compare_each_noisy_model_with_the_clean_one_and_the_control():
+    from dmilib.learn.report import noise_findings
+
+    rows = _rows({"noise/mx/b=5/sigma=0": [0.20, 0.21, 0.22], "noise/mx/b=5/clean-x5": [0.10, 0.11, 0.12],
+                  "noise/mx/b=5/sigma=0.15": [0.11, 0.12, 0.13]})
+    clean, control = noise_findings(rows, ["mx"], [5], [0.0, 0.15], [5], 5)
+    # -0.09 against the clean model (better: no degradation); +0.01 ± 0.008 against the control
+    assert "**agrees**" in clean and "-0.090" in clean
+    assert "**agrees**" in control and "+0.010" in control
+    worse = _rows({"noise/mx/b=5/sigma=0": [0.10, 0.11, 0.12], "noise/mx/b=5/sigma=0.15": [0.20, 0.21, 0.22]})
+    (line,) = noise_findings(worse, ["mx"], [5], [0.0, 0.15], [], 5)
+    assert "**differs**" in line and "significantly worse: mx b=5 σ=0.15" in line
+    assert noise_findings(worse, ["mx"], [5], [0.0], [], 5) == ["- not tested: no σ > 0 in these parameters."]
+
+
+def test_pixelation_findings_test_flatness_and_the_coarse_gain():
+    from dmilib.learn.report import pixelation_findings
+
+    rows = _rows({"pixelation/mz/b=2": [0.20, 0.21, 0.22], "pixelation/mz/b=5": [0.20, 0.21, 0.22],
+                  "pixelation/mz/b=10": [0.10, 0.11, 0.12]})
+    flat, gain = pixelation_findings(rows, ["mz"], [2, 5], 10, {2: 6.0, 5: 15.0, 10: 30.0})
+    assert "**agrees**" in flat and "b = 2 (6 nm pixels) up to b = 5 (15 nm)" in flat
+    assert "**holds**" in gain and "pixelation/mz/b=10 − pixelation/mz/b=5 -0.100" in gain
