@@ -182,3 +182,16 @@ def test_pixelation_findings_test_flatness_and_the_coarse_gain():
     flat, gain = pixelation_findings(rows, ["mz"], [2, 5], 10, {2: 6.0, 5: 15.0, 10: 30.0})
     assert "**agrees**" in flat and "b = 2 (6 nm pixels) up to b = 5 (15 nm)" in flat
     assert "**holds**" in gain and "pixelation/mz/b=10 − pixelation/mz/b=5 -0.100" in gain
+
+
+def test_baseline_finding_sorts_experiments_by_the_tested_difference():
+    from dmilib.learn.report import baseline_finding
+
+    rows = _rows({"a": [0.05, 0.06, 0.07], "b": [0.30, 0.31, 0.32], "c": [0.10, 0.12, 0.14]})
+    for row in list(rows):
+        if row["seed"] == 0:  # one closed-form ridge fit per experiment, MAE 0.11
+            rows.append(dict(row, model="ridge", test_mae=0.11))
+    line = baseline_finding(rows)
+    # a: -0.05 with SE 0.01/sqrt(3) (better); b: +0.20 (worse); c: +0.01 with SE 0.02/sqrt(3) (tied)
+    assert "better in 1 of 3 experiments" in line
+    assert "the ridge is better in b 0.310 vs 0.110" in line and "within the seed scatter in c 0.120 vs 0.110" in line

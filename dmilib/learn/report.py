@@ -323,6 +323,41 @@ def significance_finding(statement: str, rows: list[dict], pairs: list[tuple[str
                    + (f"; significantly worse: {', '.join(worse)}" if worse else "; none significantly worse"))
 
 
+def baseline_finding(rows: list[dict], names: list[str] | None = None) -> str:
+    """Where the CNN beats the ridge baseline on shape features, tested against the seed scatter.
+
+    Both models are scored on the same test images of each experiment. The difference of
+    their mean test MAEs counts when it exceeds twice its standard error (each model's std
+    over its seeds over the root of their number, the pooled scatter for a single seed, as in
+    :func:`mae_difference`; the ridge, fitted in closed form, usually has none). Returns one Markdown line listing the experiments where the CNN is better,
+    where the ridge is, and where neither is beyond the scatter.
+    """
+    entries = {(e["experiment"], e["model"]): e for e in summarize(rows)}
+    names = names or list(dict.fromkeys(e for e, model in entries if model == "cnn"))
+    pooled = {model: pooled_seed_scatter(rows, model) for model in ("cnn", "ridge")}
+
+    def standard_error(entry):
+        scatter = entry["test_mae_std"] if entry["n_seeds"] > 1 else pooled[entry["model"]]
+        return scatter / np.sqrt(entry["n_seeds"])
+
+    better, worse, tied = [], [], []
+    for name in names:
+        cnn, ridge = entries.get((name, "cnn")), entries.get((name, "ridge"))
+        if cnn is None or ridge is None:
+            continue
+        delta = cnn["test_mae_mean"] - ridge["test_mae_mean"]
+        error = float(np.hypot(standard_error(cnn), standard_error(ridge)))
+        text = f"{name} {cnn['test_mae_mean']:.3f} vs {ridge['test_mae_mean']:.3f}"
+        (better if delta < -2 * error else worse if delta > 2 * error else tied).append(text)
+    parts = [f"better in {len(better)} of {len(better) + len(worse) + len(tied)} experiments"]
+    if worse:
+        parts.append("the ridge is better in " + "; ".join(worse))
+    if tied:
+        parts.append("within the seed scatter in " + "; ".join(tied))
+    return "- The CNN against the ridge regression on the bubble's shape (test MAE, mJ/m², CNN vs ridge): " + \
+        ", ".join(parts) + "."
+
+
 def pixelation_findings(rows: list[dict], components: list[str], fine: list[int], coarse: int | None,
                         pixel_size_nm: dict[int, float],
                         key=lambda component, b: f"pixelation/{component}/b={b}") -> list[str]:
