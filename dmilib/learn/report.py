@@ -133,9 +133,22 @@ def pooled_seed_scatter(rows: list[dict], model: str = "cnn") -> float:
 
     Only experiments with at least two seeds count; 0.0 when there are none.
     """
-    spreads = [entry["test_mae_std"] ** 2 for entry in summarize(rows)
-               if entry["model"] == model and entry["n_seeds"] > 1]
+    return _pooled_scatter(summarize(rows), model)
+
+
+def _pooled_scatter(summary: list[dict], model: str) -> float:
+    spreads = [entry["test_mae_std"] ** 2 for entry in summary if entry["model"] == model and entry["n_seeds"] > 1]
     return float(np.sqrt(np.mean(spreads))) if spreads else 0.0
+
+
+def _means_and_errors(rows: list[dict]) -> dict[tuple[str, str], tuple[float, float]]:
+    """(experiment, model) -> (mean test MAE, its standard error over seeds), the rule of :func:`mae_difference`."""
+    summary = summarize(rows)
+    pooled = {model: _pooled_scatter(summary, model) for model in {entry["model"] for entry in summary}}
+    return {(entry["experiment"], entry["model"]):
+            (entry["test_mae_mean"],
+             (entry["test_mae_std"] if entry["n_seeds"] > 1 else pooled[entry["model"]]) / np.sqrt(entry["n_seeds"]))
+            for entry in summary}
 
 
 def mae_difference(rows: list[dict], name: str, reference: str, model: str = "cnn",
@@ -146,16 +159,9 @@ def mae_difference(rows: list[dict], name: str, reference: str, model: str = "cn
     over the ``n`` seeds of each experiment; an experiment with a single seed is given the
     :func:`pooled_seed_scatter` of the experiments in ``rows`` that have several.
     """
-    entries = {entry["experiment"]: entry for entry in summarize(rows) if entry["model"] == model}
-    pooled = pooled_seed_scatter(rows, model)
-
-    def standard_error(entry):
-        scatter = entry["test_mae_std"] if entry["n_seeds"] > 1 else pooled
-        return scatter / np.sqrt(entry["n_seeds"])
-
-    first, second = entries[name], entries[reference]
-    return (float(first["test_mae_mean"] - factor * second["test_mae_mean"]),
-            float(np.hypot(standard_error(first), factor * standard_error(second))))
+    statistics = _means_and_errors(rows)
+    (first, first_error), (second, second_error) = statistics[(name, model)], statistics[(reference, model)]
+    return float(first - factor * second), float(np.hypot(first_error, factor * second_error))
 
 
 def mae_statistics(rows: list[dict], model: str = "cnn") -> dict[str, tuple[float, float]]:
@@ -329,25 +335,19 @@ def baseline_finding(rows: list[dict], names: list[str] | None = None) -> str:
     Both models are scored on the same test images of each experiment. The difference of
     their mean test MAEs counts when it exceeds twice its standard error (each model's std
     over its seeds over the root of their number, the pooled scatter for a single seed, as in
-    :func:`mae_difference`; the ridge, fitted in closed form, usually has none). Returns one Markdown line listing the experiments where the CNN is better,
-    where the ridge is, and where neither is beyond the scatter.
+    :func:`mae_difference`; the ridge, fitted in closed form, usually has none). Returns one
+    Markdown line listing the experiments where the CNN is better, where the ridge is, and
+    where neither is beyond the scatter.
     """
-    entries = {(e["experiment"], e["model"]): e for e in summarize(rows)}
-    names = names or list(dict.fromkeys(e for e, model in entries if model == "cnn"))
-    pooled = {model: pooled_seed_scatter(rows, model) for model in ("cnn", "ridge")}
-
-    def standard_error(entry):
-        scatter = entry["test_mae_std"] if entry["n_seeds"] > 1 else pooled[entry["model"]]
-        return scatter / np.sqrt(entry["n_seeds"])
-
+    statistics = _means_and_errors(rows)
+    names = names or [name for name, model in statistics if model == "cnn"]
     better, worse, tied = [], [], []
     for name in names:
-        cnn, ridge = entries.get((name, "cnn")), entries.get((name, "ridge"))
-        if cnn is None or ridge is None:
+        if (name, "cnn") not in statistics or (name, "ridge") not in statistics:
             continue
-        delta = cnn["test_mae_mean"] - ridge["test_mae_mean"]
-        error = float(np.hypot(standard_error(cnn), standard_error(ridge)))
-        text = f"{name} {cnn['test_mae_mean']:.3f} vs {ridge['test_mae_mean']:.3f}"
+        (cnn, cnn_error), (ridge, ridge_error) = statistics[(name, "cnn")], statistics[(name, "ridge")]
+        delta, error = cnn - ridge, float(np.hypot(cnn_error, ridge_error))
+        text = f"{name} {cnn:.3f} vs {ridge:.3f}"
         (better if delta < -2 * error else worse if delta > 2 * error else tied).append(text)
     parts = [f"better in {len(better)} of {len(better) + len(worse) + len(tied)} experiments"]
     if worse:
