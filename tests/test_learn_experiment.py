@@ -340,3 +340,54 @@ def test_a_second_training_into_one_folder_is_refused(trained_run, tmp_path):
         with pytest.raises(StoreBusyError, match="another process is writing the run folder"):
             run_experiment(config, out, progress=False)
     assert not (out / "run.json").exists()
+
+
+def test_an_identical_configuration_reuses_finished_seeds_instead_of_training(trained_run, tmp_path, monkeypatch):
+    config, out, rows = trained_run
+    source = tmp_path / "other_chapter" / "all_b2"
+    shutil.copytree(out, source)
+    before = {p.name: p.read_bytes() for p in source.glob("seed_*.keras")}
+    import dmilib.learn.model as model_module
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a reusable seed was trained again")
+
+    monkeypatch.setattr(model_module, "fit_cnn", no_training)
+    renamed = ExperimentConfig(config.dataset_paths, degradation=config.degradation, seeds=(0, 1), epochs=2,
+                               name="pixelation/all/b=2")
+    target = tmp_path / "pixelation" / "all" / "b=2"
+    again = run_experiment(renamed, target, progress=False, reuse_from=[tmp_path / "other_chapter"])
+    # The same test predictions and MAEs, under the new experiment's name.
+    assert [{k: v for k, v in r.items() if k != "experiment"} for r in again] == \
+        [{k: v for k, v in r.items() if k != "experiment"} for r in rows]
+    assert {r["experiment"] for r in again} == {"pixelation/all/b=2"}
+    assert {p.name: p.read_bytes() for p in target.glob("seed_*.keras")} == before
+    assert {p.name: p.read_bytes() for p in source.glob("seed_*.keras")} == before  # the source is untouched
+    info = json.loads((target / "run.json").read_text())
+    assert info["seeds"] == [0, 1]
+    assert all(entry["reused_from"] == str(source) for entry in info["models"].values())
+    load_run(target)  # the copied run reads back with its checksums
+
+
+def test_reuse_skips_other_configurations_and_damaged_models(trained_run, tmp_path, monkeypatch):
+    config, out, rows = trained_run
+    source = tmp_path / "other_chapter" / "all_b2"
+    shutil.copytree(out, source)
+    (source / "seed_01.keras").write_bytes(b"not the recorded model")
+    trained = []
+    import dmilib.learn.model as model_module
+    real_fit = model_module.fit_cnn
+
+    def counting_fit(*args, **kwargs):
+        trained.append(1)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(model_module, "fit_cnn", counting_fit)
+    same = ExperimentConfig(config.dataset_paths, degradation=config.degradation, seeds=(0, 1), epochs=2)
+    run_experiment(same, tmp_path / "same", progress=False, reuse_from=[tmp_path / "other_chapter"])
+    assert len(trained) == 1  # seed 0 copied, seed 1 (checksum mismatch) trained
+    info = json.loads((tmp_path / "same" / "run.json").read_text())
+    assert "reused_from" in info["models"]["0"] and "reused_from" not in info["models"]["1"]
+    other = ExperimentConfig(config.dataset_paths, degradation=config.degradation, seeds=(0,), epochs=3)
+    run_experiment(other, tmp_path / "other", progress=False, reuse_from=[tmp_path / "other_chapter"])
+    assert len(trained) == 2  # another epoch count is another configuration: trained

@@ -63,7 +63,7 @@ def experiment_key(*parts) -> str:
 
 
 def run_grid(experiments: dict[str, ExperimentConfig], results_root, *, progress: bool = True,
-             workers: int = 1) -> list[dict]:
+             workers: int = 1, reuse_from=()) -> list[dict]:
     """Run every experiment into ``results_root/<name>`` (resumable) and pool their rows.
 
     Parameters
@@ -79,6 +79,11 @@ def run_grid(experiments: dict[str, ExperimentConfig], results_root, *, progress
         Experiments trained at once, each in its own process. On a CPU, small images
         (the quick profile's 22 x 22 pixels) leave a core idle while Keras runs its
         Python side, so 2 workers on 2 cores train about twice as fast; on a GPU keep 1.
+    reuse_from : sequence of paths
+        Folders whose finished runs of an identical configuration are copied in rather than
+        trained again (see :func:`~dmilib.learn.experiment.run_experiment`); for example
+        the components chapter's results, whose ``mx/both`` at b = 5 is the pixelation
+        chapter's ``mx`` at b = 5.
 
     Returns
     -------
@@ -93,16 +98,19 @@ def run_grid(experiments: dict[str, ExperimentConfig], results_root, *, progress
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     root = Path(results_root)
+    reuse = tuple(str(path) for path in reuse_from)
     names = {str(ExperimentKey.parse(name)): config for name, config in experiments.items()}
     named = {name: config if config.name == name else replace(config, name=name) for name, config in names.items()}
     if workers == 1 or len(named) == 1:
-        return [row for name, config in named.items() for row in run_experiment(config, root / name, progress=progress)]
+        return [row for name, config in named.items()
+                for row in run_experiment(config, root / name, progress=progress, reuse_from=reuse)]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     # "spawn": a fresh interpreter per worker, never a fork of a process holding a Keras session.
     with ProcessPoolExecutor(max_workers=int(workers), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {name: pool.submit(run_experiment, config, root / name, False) for name, config in named.items()}
+        futures = {name: pool.submit(run_experiment, config, root / name, False, reuse)
+                   for name, config in named.items()}
         return [row for name in named for row in futures[name].result()]
 
 

@@ -143,7 +143,61 @@ def interior_split_seed(D_mJ_per_m2, groups, *, test_fraction: float = DEFAULT_T
                      "training D range; use more runs or a smaller test_fraction/calibration_fraction")
 
 
-def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> list[dict]:
+def _reusable_runs(reuse_from, out: Path, configuration_hash: str, train_samples, test_samples):
+    """``(folder, run_info)`` of every finished run under ``reuse_from`` with this exact configuration.
+
+    A run qualifies only with the same configuration hash (data identity, subset, split,
+    degradation and training settings) *and* the same recorded train and test samples, so
+    that its seeds are the very models this configuration would train.
+    """
+    found = []
+    for root in reuse_from:
+        root = Path(root)
+        if not root.is_dir():
+            continue
+        for run_file in sorted(root.rglob(RUN_FILE)):
+            folder = run_file.parent
+            if folder.resolve() == out.resolve():
+                continue
+            try:
+                info = read_run_info(folder)
+            except ValueError:
+                continue  # a run folder that does not read is not a source, and not ours to judge here
+            if (info.get("configuration_hash") == configuration_hash
+                    and info.get("split", {}).get("train_samples") == train_samples
+                    and info.get("split", {}).get("test_samples") == test_samples):
+                found.append((folder, info))
+    return found
+
+
+def _import_seeds(sources, out: Path, info: dict, seeds, completed) -> list[int]:
+    """Copy each seed of ``seeds`` not yet ``completed`` from the first source that holds it intact.
+
+    The model file is copied (never moved: the source stays whole) and accepted only when
+    its SHA-256 matches the source's record; the seed's entry gains ``reused_from``.
+    """
+    import shutil
+
+    imported = []
+    for seed in seeds:
+        if completed(seed):
+            continue
+        for folder, source in sources:
+            entry = source.get("models", {}).get(str(seed))
+            if not entry or not all(m in entry for m in MODELS) or not (folder / entry["file"]).is_file():
+                continue
+            if file_sha256(folder / entry["file"]) != entry.get("sha256"):
+                continue
+            tmp = out / f".{entry['file']}.{os.getpid()}.partial.keras"
+            shutil.copyfile(folder / entry["file"], tmp)
+            os.replace(tmp, out / entry["file"])
+            info["models"][str(seed)] = dict(entry, reused_from=str(folder))
+            imported.append(int(seed))
+            break
+    return imported
+
+
+def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True, reuse_from=()) -> list[dict]:
     """Train the CNN and the ridge baseline for every seed of ``config``; resumable.
 
     Parameters
@@ -153,6 +207,12 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
         Created if needed; gets ``run.json``, ``results.csv`` and ``seed_XX.keras``.
     progress : bool
         Show a tqdm bar over the seeds.
+    reuse_from : sequence of str or Path
+        Folders searched (recursively) for finished runs of exactly this configuration (same
+        configuration hash and the same train and test samples), for example another
+        chapter's results. Their seeds are copied in instead of trained again, since training
+        is deterministic per seed; each copied seed's entry in ``run.json`` names its source
+        (``reused_from``). Default: none.
 
     Returns
     -------
@@ -289,6 +349,10 @@ def run_experiment(config: ExperimentConfig, out_dir, progress: bool = True) -> 
 
     out.mkdir(parents=True, exist_ok=True)
     with writer_lock(out, "the run folder"):
+        if reuse_from and not all(completed(seed) for seed in config.seeds):
+            sources = _reusable_runs(reuse_from, out, configuration_hash, train_samples, test_samples)
+            if _import_seeds(sources, out, info, config.seeds, completed):
+                flush()
         _train_seeds(config, out, info, completed, flush, pool, degradation, train_positions, calibration, y_train,
                      y_test, h_train, h_test, h_calibration, train_label_mean, x_test, f_test, x_calibration,
                      noisy_training, name, progress)
