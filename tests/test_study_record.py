@@ -64,6 +64,27 @@ def test_record_holds_every_result_row_of_every_experiment(chapter_results):
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?|unknown", record["git_commit"])
 
 
+def test_seeds_reused_from_another_chapter_are_named_and_not_counted_as_training(chapter_results, tmp_path):
+    source = collect_study_record(chapter_results, chapter="pixelation")
+    b2 = next(e for e in source["experiments"] if e["folder"] == "mz/b=2")
+    config = ExperimentConfig(tuple(json.loads((chapter_results / "mz/b=2/run.json").read_text())
+                                    ["configuration"]["dataset_paths"]),
+                              degradation=Degradation(component="mz", pixelation=2), seeds=(0, 1, 2), epochs=1)
+    root = tmp_path / "noise"
+    run_grid({"mz/b=2/sigma=0": config}, root, progress=False, reuse_from=[chapter_results])
+    record = collect_study_record(root, chapter="noise")
+    (experiment,) = record["experiments"]
+    assert experiment["seeds"] == [0, 1, 2]
+    assert experiment["reused_seeds"] == {"0": str(chapter_results / "mz/b=2"), "1": str(chapter_results / "mz/b=2")}
+    with open(root / "mz/b=2/sigma=0" / "results.csv", newline="") as handle:
+        seed_2 = [float(r["wall_s"]) for r in csv.DictReader(handle) if r["model"] == "cnn" and r["seed"] == "2"]
+    assert experiment["training_seconds"] == pytest.approx(sum(seed_2))  # seed 2 only: 0 and 1 were copied
+    copied = [r for r in record["rows"] if r["seed"] in (0, 1)]
+    original = [r for r in source["rows"] if r["experiment"] == "mz/b=2"]
+    assert [r["test_mae"] for r in copied] == [r["test_mae"] for r in original]
+    assert b2["reused_seeds"] == {}
+
+
 def test_record_round_trip_and_cli(chapter_results, tmp_path, capsys):
     out = tmp_path / "records" / "pixelation.json"
     assert main([str(chapter_results), "--chapter", "pixelation", "--out", str(out)]) == 0

@@ -11,7 +11,9 @@ training anything:
   (:data:`~dmilib.learn.experiment.records.RESULT_COLUMNS`), so a chapter runs the same
   tables, figures and verdicts on the record as on its live experiments;
 * ``experiments``: per experiment its folder, seeds, epochs, batch size, the train and test
-  image counts, and the dmilib version and git commit of its ``run.json``;
+  image counts, the dmilib version and git commit of its ``run.json``, and ``reused_seeds``
+  (seed -> source folder) for seeds copied from another chapter's identical run, whose
+  training time is not counted again;
 * ``dataset``: the store's parameters hash (the check against the preset), cell size and
   image count; ``dmilib_version`` and ``git_commit`` of the collection; the summed training
   time and the machine's core count.
@@ -79,13 +81,18 @@ def collect_study_record(results_folder, *, chapter: str, profile: str | None = 
         for dataset in info.get("datasets", []):
             datasets[dataset.get("parameters_hash")] = dataset
         cnn_rows = [row for row in found if row["model"] == "cnn"]
+        # Seeds copied from another chapter's identical run cost this chapter nothing; their
+        # training time stays with the chapter that trained them.
+        reused = {int(seed): entry["reused_from"] for seed, entry in info.get("models", {}).items()
+                  if entry.get("reused_from")}
         experiments.append({
             "folder": name,
             "experiment": found[0]["experiment"] if found else name,
             "seeds": sorted(int(row["seed"]) for row in cnn_rows),
             "epochs": info.get("epochs"), "batch_size": info.get("batch_size"),
             "n_train": found[0]["n_train"] if found else None, "n_test": found[0]["n_test"] if found else None,
-            "training_seconds": float(sum(row["wall_s"] for row in cnn_rows)),
+            "training_seconds": float(sum(row["wall_s"] for row in cnn_rows if int(row["seed"]) not in reused)),
+            "reused_seeds": {str(seed): source for seed, source in sorted(reused.items())},
             "dmilib_version": info.get("dmilib_version"), "git_commit": info.get("git_commit"),
             "keras_backend": info.get("keras_backend"),
         })
