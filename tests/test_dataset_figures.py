@@ -21,10 +21,11 @@ from matplotlib.figure import Figure
 from matplotlib.quiver import Quiver
 
 from dmilib.dataset import Dataset, generate, preset
-from dmilib.dataset.figures import select_nearest
+from dmilib.dataset.figures import component_statistics, select_nearest
 from dmilib.plotting import (
     GRAIN_BOUNDARY_GID,
     ZOOM_GID,
+    plot_component_statistics,
     plot_dataset_snapshots,
     plot_dataset_statistics,
     plot_disorder_sample,
@@ -234,3 +235,31 @@ def test_statistics_panels(dataset):
     np.testing.assert_allclose(uniform.get_xdata(), [0.9, 1.0])
     assert len(ax_asym.collections[0].get_offsets()) == 1  # tessellation 0 at D = 1.0
     render(fig)
+
+
+def test_component_statistics_per_D_and_the_unit_length(dataset, store_path):
+    D, mean, std = component_statistics(dataset, Hz_T=-8.2e-3)  # nearest stored field: -8 mT
+    assert np.allclose(D * 1e3, [0.9, 1.0])  # the uniform film's valid runs, ascending
+    # |m| = 1 in every cell, so over the disk sum_c (mean_c^2 + var_c) = <|m|^2> = 1.
+    assert np.allclose(np.sum(mean**2 + std**2, axis=1), 1.0, atol=1e-5)
+    # Against the raw store read with zarr here, the sample picked by its labels.
+    group = zarr.open_group(str(store_path), mode="r")
+    mask = np.asarray(group["mask"][:], bool)
+    labels = {name: np.asarray(group[name][:]) for name in ("D_J_per_m2", "Hz_T", "tessellation")}
+    for row, d in enumerate(D):
+        (index,) = np.flatnonzero(np.isclose(labels["D_J_per_m2"], d) & np.isclose(labels["Hz_T"], -8e-3)
+                                  & (labels["tessellation"] == -1))
+        m = np.asarray(group["magnetization"][index], np.float64)[:, mask]
+        assert np.allclose(mean[row], m.mean(axis=1)) and np.allclose(std[row], m.std(axis=1))
+    # An in-plane field along +x tilts both domains towards +x; nothing favours +-y.
+    assert np.all(mean[:, 0] > 0.05) and np.all(np.abs(mean[:, 1]) < 0.01)
+    render(plot_component_statistics(D, mean, std, caption="tiny store, uniform film, -8 mT"))
+
+
+def test_component_statistics_refuses_a_missing_field_or_film(dataset):
+    with pytest.raises(ValueError, match="Hz_T"):
+        component_statistics(dataset, Hz_T=-20e-3)
+    with pytest.raises(ValueError, match="tessellation"):
+        component_statistics(dataset, Hz_T=-8e-3, tessellation=7)
+    with pytest.raises(ValueError, match="shape"):
+        plot_component_statistics([1e-3], np.zeros((2, 3)), np.zeros((2, 3)))

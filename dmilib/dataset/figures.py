@@ -3,6 +3,8 @@
 * :func:`select_nearest` - the sample nearest requested labels (:meth:`Dataset.find`).
 * :func:`grain_boundary_segments` - the faces between Voronoi grains, as line segments in nm.
 * :func:`bubble_measures` - bubble area and expansion asymmetry of every valid sample.
+* :func:`component_statistics` - mean and spread of each component over the disk against
+  ``D``: how much each input a network may be given changes with ``D``.
 """
 
 from __future__ import annotations
@@ -195,3 +197,58 @@ def bubble_measures(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
             continue  # a valid sample always has a bubble; keep the figure if one does not
         area[index], asymmetry[index] = shape.area_m2, shape.x_asymmetry
     return area, asymmetry
+
+
+def component_statistics(dataset: Dataset, *, Hz_T: float, tessellation: int = -1,
+                         Hz_tolerance_T: float = 1e-3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and standard deviation of ``m_x``, ``m_y``, ``m_z`` over the disk, per ``D``.
+
+    For one film (``tessellation``; -1 is the uniform film) at one perpendicular field, every
+    valid sample's three components are averaged over the disk mask. An image whose spread
+    stops changing with ``D`` over some interval carries little information about ``D``
+    there, whatever network reads it; the generalization chapter uses this to explain which
+    input extrapolates to which interval.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    Hz_T : float
+        The perpendicular field ``mu0 Hz`` in tesla; the stored field nearest it is used.
+    tessellation : int
+        The film: -1 for the uniform film, else the Voronoi seed.
+    Hz_tolerance_T : float
+        How far the stored field may be from ``Hz_T``.
+
+    Returns
+    -------
+    D_J_per_m2 : ndarray, shape (n,)
+        The samples' ``D`` in J/m^2, ascending.
+    mean, std : ndarray, shape (n, 3)
+        Mean and population standard deviation over the disk of ``m_x``, ``m_y``, ``m_z``
+        (dimensionless, in units of ``Ms``).
+
+    Raises
+    ------
+    ValueError
+        If the film has no valid sample within ``Hz_tolerance_T`` of ``Hz_T``.
+    """
+    _check_dataset(dataset)
+    Hz_T = _finite("Hz_T", Hz_T)
+    labels = _labels(dataset)
+    film = labels["valid"] & (labels["tessellation"] == int(tessellation))
+    if not film.any():
+        raise ValueError(f"tessellation: the dataset has no valid sample of film {int(tessellation)}")
+    fields = np.unique(labels["Hz"][film])
+    nearest = float(fields[np.argmin(np.abs(fields - Hz_T))])
+    if abs(nearest - Hz_T) > Hz_tolerance_T:
+        raise ValueError(f"Hz_T: no valid sample of film {int(tessellation)} within {_mT(Hz_tolerance_T)} mT of "
+                         f"{_mT(Hz_T)} mT; stored fields are {[_mT(v) for v in fields]} mT")
+    chosen = np.flatnonzero(film & np.isclose(labels["Hz"], nearest, rtol=0, atol=1e-12))
+    chosen = chosen[np.argsort(labels["D"][chosen], kind="stable")]
+    mask = dataset.mask.astype(bool)
+    mean = np.empty((chosen.size, 3))
+    std = np.empty((chosen.size, 3))
+    for row, index in enumerate(chosen):  # one sample at a time, to bound memory
+        m = dataset.magnetization(int(index))[0][:, mask].astype(np.float64)
+        mean[row], std[row] = m.mean(axis=1), m.std(axis=1)
+    return labels["D"][chosen].astype(np.float64), mean, std

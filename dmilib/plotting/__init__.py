@@ -12,13 +12,14 @@ Only this package imports matplotlib; the numbers behind the figures live in the
 library (e.g. :mod:`dmilib.dataset.figures`).
 """
 
-from .dataset_figures import (GRAIN_BOUNDARY_GID, ZOOM_GID, plot_dataset_snapshots, plot_dataset_statistics,
-                              plot_disorder_sample, plot_figure2)
+from .dataset_figures import (GRAIN_BOUNDARY_GID, ZOOM_GID, plot_component_statistics, plot_dataset_snapshots,
+                              plot_dataset_statistics, plot_disorder_sample, plot_figure2)
 from .maps import (COLORMAP, COMPONENT_TITLES, plot_components, plot_mz_with_arrows, plot_noise_schematic,
                    plot_pixelation_schematic)
 from .reliability import plot_flag_examples, plot_reliability
 
-__all__ = ["COLORMAP", "COMPONENT_TITLES", "GRAIN_BOUNDARY_GID", "ZOOM_GID", "plot_components",
+__all__ = ["COLORMAP", "COMPONENT_TITLES", "GRAIN_BOUNDARY_GID", "ZOOM_GID", "plot_component_statistics",
+           "plot_components",
            "plot_dataset_snapshots", "plot_dataset_statistics", "plot_disorder_sample", "plot_figure2",
            "plot_flag_examples", "plot_mz_with_arrows", "plot_noise_schematic", "plot_pixelation_schematic",
            "plot_reliability"]

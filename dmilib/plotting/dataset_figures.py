@@ -7,6 +7,8 @@
 * :func:`plot_figure2` - both in one figure (what the book calls).
 * :func:`plot_dataset_statistics` - labels histogram, bubble area against ``|Hz|`` and the
   expansion asymmetry against ``D``.
+* :func:`plot_component_statistics` - mean and spread of each component over the disk
+  against ``D`` (from :func:`~dmilib.dataset.figures.component_statistics`).
 
 Samples are picked by the nearest stored label values, and every panel title states the
 values actually shown. Figures follow :mod:`dmilib.plotting.maps`: built without pyplot, colour
@@ -376,4 +378,48 @@ def plot_dataset_statistics(dataset: Dataset) -> Figure:
     ax_asym.set_title(f"expansion asymmetry at Hz = {_mT(hz_signed)} mT", fontsize="medium")
     ax_asym.legend(fontsize="small")
     fig.colorbar(mappable, ax=[ax_area, ax_asym], label="D (mJ/m²)", shrink=0.9)
+    return fig
+
+
+def plot_component_statistics(D_J_per_m2, mean, std, *, caption: str = "") -> Figure:
+    """Mean and spread over the disk of each component against ``D``, one panel per component.
+
+    Parameters
+    ----------
+    D_J_per_m2 : array, shape (n,)
+    mean, std : arrays, shape (n, 3)
+        As returned by :func:`~dmilib.dataset.figures.component_statistics`.
+    caption : str
+        A line under the panels (dataset, film, field).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three axes (``m_x``, ``m_y``, ``m_z``), each with the mean (solid) and the standard
+        deviation over the disk (dashed) against ``D`` in mJ/m²; each has its own scale, since
+        ``m_z`` spans ``-1..1`` while the in-plane components stay within a few tenths.
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree or there is no sample.
+    """
+    d = np.asarray(D_J_per_m2, dtype=np.float64) * 1e3
+    mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+    if d.ndim != 1 or d.size == 0 or mean.shape != (d.size, 3) or std.shape != (d.size, 3):
+        raise ValueError(f"D_J_per_m2 must have shape (n,) with n >= 1 and mean, std shape (n, 3); got "
+                         f"{d.shape}, {mean.shape}, {std.shape}")
+    fig = Figure(figsize=(13.0, 3.6), layout="constrained")
+    for component, ax in enumerate(fig.subplots(1, 3)):
+        name = "xyz"[component]
+        ax.plot(d, mean[:, component], "-o", color="tab:blue", markersize=3, label="mean over the disk")
+        ax.plot(d, std[:, component], "--s", color="tab:red", markersize=3, label="std over the disk")
+        ax.set_title(f"$m_{name}$")
+        ax.set_xlabel("D (mJ/m²)")
+        ax.grid(alpha=0.3)
+        if component == 0:
+            ax.set_ylabel("in units of $M_s$")
+            ax.legend(fontsize=8)
+    if caption:
+        fig.suptitle(caption, y=-0.02, va="top", fontsize=9)
     return fig
