@@ -85,6 +85,35 @@ def test_seeds_reused_from_another_chapter_are_named_and_not_counted_as_training
     assert b2["reused_seeds"] == {}
 
 
+def test_record_holds_the_cnn_error_per_D_of_every_experiment(chapter_results):
+    record = collect_study_record(chapter_results, chapter="pixelation")
+    for experiment in record["experiments"]:
+        info = json.loads((chapter_results / experiment["folder"] / "run.json").read_text())
+        labels = info["test_labels_mJ_per_m2"]
+        by_value = {}
+        for entry in info["models"].values():  # an independent loop over seeds and images
+            for label, prediction in zip(labels, entry["cnn"]["test_predictions_mJ_per_m2"], strict=True):
+                by_value.setdefault(round(label, 6), []).append(prediction - label)
+        curve = experiment["cnn_error_by_D"]
+        assert curve["D_mJ_per_m2"] == sorted(by_value)
+        for value, mae, bias, images in zip(curve["D_mJ_per_m2"], curve["mae"], curve["bias"], curve["images"],
+                                            strict=True):
+            errors = by_value[value]
+            assert images * len(info["models"]) == len(errors)
+            assert mae == pytest.approx(sum(abs(e) for e in errors) / len(errors), rel=1e-9)
+            assert bias == pytest.approx(sum(errors) / len(errors), rel=1e-9, abs=1e-12)
+        assert sum(curve["images"]) == experiment["n_test"]
+
+
+def test_error_by_D_refuses_mismatched_shapes():
+    from dmilib.learn.report import error_by_D
+
+    with pytest.raises(ValueError, match="predictions_mJ_per_m2"):
+        error_by_D([0.1, 0.2], [[0.1, 0.2, 0.3]])
+    with pytest.raises(ValueError, match="test_labels_mJ_per_m2"):
+        error_by_D([], [[]])
+
+
 def test_record_round_trip_and_cli(chapter_results, tmp_path, capsys):
     out = tmp_path / "records" / "pixelation.json"
     assert main([str(chapter_results), "--chapter", "pixelation", "--out", str(out)]) == 0

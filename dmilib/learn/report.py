@@ -242,6 +242,95 @@ def plot_mae(rows: list[dict], groups: list[tuple[str, list[str]]], *, title: st
     return figure
 
 
+def error_by_D(test_labels_mJ_per_m2, predictions_mJ_per_m2) -> dict[str, list]:
+    """Test error per distinct ``D``, pooled over seeds: where in ``D`` a model goes wrong.
+
+    Parameters
+    ----------
+    test_labels_mJ_per_m2 : array, shape (n,)
+        The test images' ``D`` in mJ/m².
+    predictions_mJ_per_m2 : array, shape (seeds, n)
+        Each seed's prediction for every test image, in mJ/m².
+
+    Returns
+    -------
+    dict
+        ``D_mJ_per_m2`` (the distinct test values, ascending, rounded to 1e-6), ``mae``
+        (mean absolute error over seeds and the images of that ``D``), ``bias`` (mean signed
+        error, prediction minus truth: negative means predicted too small) and ``images``
+        (test images per value), all lists of equal length.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match or there is no test image.
+
+    Examples
+    --------
+    >>> curve = error_by_D([0.1, 0.1, 0.2], [[0.1, 0.3, 0.1], [0.1, 0.1, 0.4]])
+    >>> curve["D_mJ_per_m2"], [round(v, 6) for v in curve["mae"]], [round(v, 6) for v in curve["bias"]]
+    ([0.1, 0.2], [0.05, 0.15], [0.05, 0.05])
+    """
+    labels = np.round(np.asarray(test_labels_mJ_per_m2, dtype=np.float64), 6)
+    predictions = np.asarray(predictions_mJ_per_m2, dtype=np.float64)
+    if labels.ndim != 1 or labels.size == 0 or predictions.ndim != 2 or predictions.shape[1] != labels.size \
+            or predictions.shape[0] == 0:
+        raise ValueError(f"test_labels_mJ_per_m2 must have shape (n,) with n >= 1 and predictions_mJ_per_m2 shape "
+                         f"(seeds, n); got {labels.shape} and {predictions.shape}")
+    errors = predictions - labels
+    values = np.unique(labels)
+    chosen = [labels == value for value in values]
+    return {"D_mJ_per_m2": [float(v) for v in values],
+            "mae": [float(np.mean(np.abs(errors[:, keep]))) for keep in chosen],
+            "bias": [float(np.mean(errors[:, keep])) for keep in chosen],
+            "images": [int(keep.sum()) for keep in chosen]}
+
+
+def plot_error_by_D(curves: dict[str, dict], groups: list[tuple[str, list[str]]], *, references=None,
+                    title: str = "", caption: str = ""):
+    """Test MAE against ``D`` (from :func:`error_by_D`), one panel per group, one line per experiment.
+
+    Parameters
+    ----------
+    curves : dict
+        Experiment name -> the dict of :func:`error_by_D`.
+    groups : list of (label, [experiment names])
+        One panel per group (e.g. a component); each named experiment is a line, labelled by
+        its first name part (e.g. the split).
+    references : dict, optional
+        Group label -> a reference MAE drawn as a dotted horizontal line (e.g. the random split's).
+
+    Raises
+    ------
+    ValueError
+        If a group names an experiment without a curve.
+    """
+    from matplotlib.figure import Figure
+
+    missing = [name for _, names in groups for name in names if name not in curves]
+    if missing:
+        raise ValueError(f"groups name experiments without an error curve: {missing}")
+    figure = Figure(figsize=(3.4 * len(groups) + 0.6, 3.6), layout="constrained")
+    axes = figure.subplots(1, len(groups), sharey=True, squeeze=False)[0]
+    for ax, (label, names) in zip(axes, groups):
+        for number, name in enumerate(names):
+            curve = curves[name]
+            ax.plot(curve["D_mJ_per_m2"], curve["mae"], ".-", color=f"C{number}", ms=3, lw=0.8,
+                    label=ExperimentKey.parse(name)[0])
+        if references and label in references:
+            ax.axhline(references[label], color="0.3", ls=":", lw=1, label="random split")
+        ax.set_title(label)
+        ax.set_xlabel("D (mJ/m²)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("test MAE (mJ/m²)")
+    axes[0].legend(fontsize=7)
+    if title:
+        figure.suptitle(title)
+    if caption:
+        figure.text(0.01, -0.02, caption, fontsize=7, ha="left", va="top", wrap=True)
+    return figure
+
+
 def compare(statement: str, ours: bool, detail: str) -> str:
     """One line of the "compared with the paper" list: ``agrees``/``differs`` + detail."""
     return f"- {statement}: **{'agrees' if ours else 'differs'}** ({detail})."

@@ -13,7 +13,9 @@ training anything:
 * ``experiments``: per experiment its folder, seeds, epochs, batch size, the train and test
   image counts, the dmilib version and git commit of its ``run.json``, and ``reused_seeds``
   (seed -> source folder) for seeds copied from another chapter's identical run, whose
-  training time is not counted again;
+  training time is not counted again; and ``cnn_error_by_D``, the CNN's test MAE and bias
+  per distinct ``D`` over its seeds (:func:`~dmilib.learn.report.error_by_D`), which shows
+  where in ``D`` a model fails;
 * ``dataset``: the store's parameters hash (the check against the preset), cell size and
   image count; ``dmilib_version`` and ``git_commit`` of the collection; the summed training
   time and the machine's core count.
@@ -42,6 +44,16 @@ def _experiment_folders(results_folder: Path) -> list[Path]:
     """Folders under ``results_folder`` that hold a finished-or-partial experiment."""
     return sorted(path.parent for path in results_folder.rglob(RUN_FILE)
                   if (path.parent / RESULTS_FILE).is_file())
+
+
+def _cnn_error_by_D(info: dict) -> dict | None:
+    """The CNN's test error per ``D`` over the run's seeds (:func:`~dmilib.learn.report.error_by_D`)."""
+    from .report import error_by_D
+
+    labels = info.get("test_labels_mJ_per_m2") or []
+    predictions = [entry["cnn"]["test_predictions_mJ_per_m2"] for entry in info.get("models", {}).values()
+                   if "test_predictions_mJ_per_m2" in entry.get("cnn", {})]
+    return error_by_D(labels, predictions) if labels and predictions else None
 
 
 def collect_study_record(results_folder, *, chapter: str, profile: str | None = None) -> dict:
@@ -93,6 +105,7 @@ def collect_study_record(results_folder, *, chapter: str, profile: str | None = 
             "n_train": found[0]["n_train"] if found else None, "n_test": found[0]["n_test"] if found else None,
             "training_seconds": float(sum(row["wall_s"] for row in cnn_rows if int(row["seed"]) not in reused)),
             "reused_seeds": {str(seed): source for seed, source in sorted(reused.items())},
+            "cnn_error_by_D": _cnn_error_by_D(info),
             "dmilib_version": info.get("dmilib_version"), "git_commit": info.get("git_commit"),
             "keras_backend": info.get("keras_backend"),
         })
