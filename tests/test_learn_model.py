@@ -135,3 +135,26 @@ def test_fit_cnn_takes_one_optimizer_step_per_batch_and_checks_arguments():
             fit_cnn(model, images, labels, seed=0, **kwargs)
     with pytest.raises(ValueError, match="one label each"):
         fit_cnn(model, images, labels[:5], epochs=1, batch_size=4, seed=0)
+
+
+def test_receptive_field_is_the_window_one_pooled_feature_depends_on():
+    import keras
+
+    from dmilib.learn.model import receptive_field_pixels
+
+    size = 48
+    model = build_cnn((size, size, 1), [0.0], [1.0])
+    # All-positive kernels and zero biases: an impulse anywhere in a feature's window gives it
+    # a positive value (ReLU and max pooling pass positives), and nothing outside does.
+    for layer in model.layers:
+        if layer.name.startswith("convolution_"):
+            kernel, bias = layer.get_weights()
+            layer.set_weights([np.ones_like(kernel), np.zeros_like(bias)])
+    trunk = keras.Model(model.inputs, model.get_layer("max_pooling_3").output)
+    impulses = np.zeros((size * size, size, size, 1), np.float32)
+    impulses[np.arange(size * size), np.repeat(np.arange(size), size), np.tile(np.arange(size), size), 0] = 1.0
+    features = trunk.predict(impulses, batch_size=256, verbose=0)  # (pixels, 6, 6, 128)
+    seen = features[:, 3, 3, 0].reshape(size, size) > 0  # which input pixels reach an interior feature
+    rows, columns = np.flatnonzero(seen.any(axis=1)), np.flatnonzero(seen.any(axis=0))
+    assert rows.size == columns.size == receptive_field_pixels() == 22  # 1 -> 3 -> 4 -> 8 -> 10 -> 18 -> 22
+    assert np.all(np.diff(rows) == 1) and seen[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1].all()

@@ -59,6 +59,23 @@ def parameter_count(channels: int) -> int:
     return count + previous * DENSE_UNITS + DENSE_UNITS + DENSE_UNITS * 1 + 1
 
 
+def receptive_field_pixels() -> int:
+    """Input pixels across the window that one feature of the last pooling layer depends on.
+
+    A convolution of kernel ``k`` widens the window by ``(k - 1) * jump`` and a pooling of
+    size ``p`` by ``(p - 1) * jump``, where ``jump`` is the product of the strides before
+    it (2 per pooling): for the three blocks ``1 -> 3 -> 4 -> 8 -> 10 -> 18 -> 22``. The
+    global average then pools features that each see a 22 x 22 pixel window, so the pixel
+    size decides whether one feature sees a wall, part of the bubble or all of it.
+    """
+    size, jump = 1, 1
+    for _ in FILTERS:
+        size += (KERNEL_SIZE[0] - 1) * jump
+        size += (POOL_SIZE[0] - 1) * jump
+        jump *= POOL_SIZE[0]
+    return size
+
+
 def normalization_statistics(images: np.ndarray) -> tuple[list[float], list[float]]:
     """Per-channel mean and variance of ``images`` ``(N, H, W, C)`` (float64 accumulation).
 
