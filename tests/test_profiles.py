@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dmilib.book import PROFILE_FOLDER, profile_names
+from dmilib.book import PROFILE_FOLDER, notebook_parameters, profile_names
 
 NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
 PARAMETERS_CELL = re.compile(r"```\{code-cell\}[^\n]*\n:tags: \[parameters\]\n(.*?)```", re.S)
@@ -39,3 +39,26 @@ def test_the_standard_profile_reads_the_standard_preset():
     table = yaml.safe_load((PROFILE_FOLDER / "standard.yaml").read_text())
     assert table["dataset"]["preset_name"] == "standard"
     assert len(preset("standard").runs()) == 101 + 6 * 11  # the study's D grid (issue 9)
+
+
+def test_pixelation_seeds_survive_papermill_string_keys():
+    from papermill.translators import PythonTranslator
+
+    from dmilib.book import pixelation_seeds
+
+    for profile in ("standard", "paper", "smoke"):
+        for chapter, pixelations in (("pixelation", "pixelations"), ("noise", "noise_pixelations")):
+            parameters = notebook_parameters(profile, chapter, "/tmp")
+            # What the notebook receives: the parameter as papermill writes it into the code cell.
+            namespace = {}
+            exec(f"value = {PythonTranslator.translate(parameters.get('seeds_by_pixelation', {}))}", namespace)
+            seeds = pixelation_seeds(namespace["value"], parameters[pixelations], parameters["seeds"])
+            wanted = {int(b): tuple(s) for b, s in (parameters.get("seeds_by_pixelation") or {}).items()}
+            for b in parameters[pixelations]:
+                assert seeds[b] == wanted.get(b, tuple(parameters["seeds"])), (profile, chapter, b)
+    standard = notebook_parameters("standard", "pixelation", "/tmp")
+    assert pixelation_seeds({"2": [0, 1, 2]}, standard["pixelations"], standard["seeds"])[2] == (0, 1, 2)
+    with pytest.raises(ValueError, match="seeds_by_pixelation"):
+        pixelation_seeds({"b2": [0]}, [2], [0])
+    with pytest.raises(ValueError, match="no seed"):
+        pixelation_seeds({2: []}, [2], [0])

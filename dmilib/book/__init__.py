@@ -12,7 +12,8 @@ module             holds
 =================  =========================================================================
 """
 
-from .chapters import RECORDS_FOLDER, ChapterData, chapter_data, markdown_table, recorded, study_record
+from .chapters import (RECORDS_FOLDER, ChapterData, chapter_data, markdown_table, recorded, pixelation_seeds,
+                       study_record)
 from .datasets import (REPOSITORY_ROOT, default_dataset_path, display_path, ensure_dataset, from_root,
                        generate_command)
 from .inference import FLAG_EXAMPLES, flag_examples
@@ -20,7 +21,7 @@ from .profiles import PROFILE_FOLDER, notebook_parameters, profile_names, profil
 from .runner import RECORD_ENVIRONMENT_VARIABLE, notebook_sources, prepare_notebook, record, run_notebooks
 
 __all__ = ["FLAG_EXAMPLES", "PROFILE_FOLDER", "RECORDS_FOLDER", "RECORD_ENVIRONMENT_VARIABLE", "REPOSITORY_ROOT",
-           "ChapterData", "recorded", "study_record",
+           "ChapterData", "pixelation_seeds", "recorded", "study_record",
            "chapter_data", "default_dataset_path", "display_path", "ensure_dataset", "flag_examples", "from_root", "generate_command",
            "markdown_table", "notebook_parameters", "notebook_sources", "prepare_notebook", "profile_names",
            "profile_settings", "record", "run_notebooks"]

@@ -93,3 +93,37 @@ def markdown_table(columns: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def pixelation_seeds(seeds_by_pixelation: dict, pixelations, seeds) -> dict[int, tuple[int, ...]]:
+    """The seeds to train at each pixelation ``b``: ``seeds_by_pixelation[b]`` where given, else ``seeds``.
+
+    Papermill writes a dict parameter with its keys as strings (``{2: [0]}`` arrives as
+    ``{"2": [0]}``), so the keys are read back as integers here; without this, a profile's
+    fewer seeds at ``b = 2`` were silently replaced by all of them. Keys for a ``b`` the
+    chapter does not run are ignored (a profile may set them for another list).
+
+    Raises
+    ------
+    ValueError
+        If a key is not an integer or a seed list is empty.
+
+    Examples
+    --------
+    >>> pixelation_seeds({"2": [0, 1, 2]}, [2, 5], range(10))[2]
+    (0, 1, 2)
+    >>> pixelation_seeds({2: [0]}, [5], [0, 1])
+    {5: (0, 1)}
+    """
+    chosen = {int(b): tuple(int(s) for s in seeds) for b in pixelations}
+    for key, values in (seeds_by_pixelation or {}).items():
+        try:
+            b = int(key)
+        except (TypeError, ValueError):
+            raise ValueError(f"seeds_by_pixelation: key {key!r} is not a pixelation b (an integer)") from None
+        values = tuple(int(s) for s in values)
+        if not values:
+            raise ValueError(f"seeds_by_pixelation: b = {b} has no seed")
+        if b in chosen:
+            chosen[b] = values
+    return chosen
