@@ -15,7 +15,7 @@ import numpy as np
 
 from ..simulate.geometry import Grid
 from .shape import measure_bubble, reversed_domain
-from .store import Dataset, _finite, _mJ, _mT
+from .store import Dataset, _finite, _mJ, _mT, _nearest_within
 from .voronoi import Tessellation
 
 
@@ -238,11 +238,10 @@ def component_statistics(dataset: Dataset, *, Hz_T: float, tessellation: int = -
     film = labels["valid"] & (labels["tessellation"] == int(tessellation))
     if not film.any():
         raise ValueError(f"tessellation: the dataset has no valid sample of film {int(tessellation)}")
-    fields = np.unique(labels["Hz"][film])
-    nearest = float(fields[np.argmin(np.abs(fields - Hz_T))])
-    if abs(nearest - Hz_T) > Hz_tolerance_T:
+    nearest, stored = _nearest_within(labels["Hz"][film], Hz_T, Hz_tolerance_T, _mT)
+    if nearest is None:
         raise ValueError(f"Hz_T: no valid sample of film {int(tessellation)} within {_mT(Hz_tolerance_T)} mT of "
-                         f"{_mT(Hz_T)} mT; stored fields are {[_mT(v) for v in fields]} mT")
+                         f"{_mT(Hz_T)} mT; stored fields are {stored} mT")
     chosen = np.flatnonzero(film & np.isclose(labels["Hz"], nearest, rtol=0, atol=1e-12))
     chosen = chosen[np.argsort(labels["D"][chosen], kind="stable")]
     mask = dataset.mask.astype(bool)
