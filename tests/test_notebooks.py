@@ -72,6 +72,23 @@ def test_noise_notebook_record(smoke_run):
     assert _finite(smoke_run["noise"]["cnn_test_mae"])
 
 
+def test_verdicts_notebook_record(smoke_run):
+    # The summary page reads the committed standard records whatever the profile: every study
+    # chapter with a record appears, and its training time is the records' own sum.
+    import json
+
+    from dmilib.book import RECORDS_FOLDER
+    from dmilib.book.verdicts import STUDY_CHAPTERS
+
+    record = smoke_run["verdicts"]
+    paths = {chapter: RECORDS_FOLDER / "standard" / f"{chapter}.json" for chapter in STUDY_CHAPTERS}
+    committed = {chapter for chapter, path in paths.items() if path.is_file()}
+    assert set(record["missing"]) == set(STUDY_CHAPTERS) - committed
+    assert {key.split(":")[0] for key in record["verdicts"]} <= committed
+    seconds = sum(json.loads(paths[chapter].read_text())["training_seconds"] for chapter in committed)
+    assert record["training_hours"] == pytest.approx(seconds / 3600)
+
+
 def test_inference_notebook_record(smoke_run):
     record = smoke_run["inference"]
     assert record["n_models"] == 1

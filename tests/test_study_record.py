@@ -221,7 +221,8 @@ def test_noise_findings_compare_each_noisy_model_with_the_clean_one_and_the_cont
     worse = _rows({"noise/mx/b=5/sigma=0": [0.10, 0.11, 0.12], "noise/mx/b=5/sigma=0.15": [0.20, 0.21, 0.22]})
     (line,) = noise_findings(worse, ["mx"], [5], [0.0, 0.15], [], 5)
     assert "**differs**" in line and "significantly worse: mx b=5 σ=0.15" in line
-    assert noise_findings(worse, ["mx"], [5], [0.0], [], 5) == ["- not tested: no σ > 0 in these parameters."]
+    (untested,) = noise_findings(worse, ["mx"], [5], [0.0], [], 5)
+    assert untested.verdict == "not tested" and "no σ > 0" in untested
 
 
 def test_pixelation_findings_test_flatness_and_the_coarse_gain():

@@ -9,6 +9,7 @@ module             holds
 ``chapters``       :func:`chapter_data` (store and results folder), :func:`markdown_table`, :func:`recorded`,
                    :func:`study_record` (a profile's committed results)
 ``inference``      :func:`flag_examples` (images that ``predict`` flags or refuses)
+``verdicts``       the paper's claims decided on the study records (imported on use: it loads Keras)
 =================  =========================================================================
 """
 

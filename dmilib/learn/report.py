@@ -333,13 +333,34 @@ def plot_error_by_D(curves: dict[str, dict], groups: list[tuple[str, list[str]]]
     return figure
 
 
-def compare(statement: str, ours: bool, detail: str) -> str:
+class Finding(str):
+    """One Markdown line of a verdict list, ``- statement: **verdict** (detail).``, that keeps its parts.
+
+    A ``str``, so chapters join and display findings as text; ``statement``, ``verdict`` and
+    ``detail`` let a summary (:mod:`dmilib.book.verdicts`) tabulate them without parsing.
+    """
+
+    statement: str
+    verdict: str
+    detail: str
+
+    def __new__(cls, statement: str, verdict: str, detail: str) -> "Finding":
+        line = super().__new__(cls, f"- {statement}: **{verdict}** ({detail}).")
+        line.statement, line.verdict, line.detail = statement, verdict, detail
+        return line
+
+
+def _not_measured(statement: str, missing) -> Finding:
+    return Finding(statement, "not measured", f"needs {', '.join(missing)}")
+
+
+def compare(statement: str, ours: bool, detail: str) -> Finding:
     """One line of the "compared with the paper" list: ``agrees``/``differs`` + detail."""
-    return f"- {statement}: **{'agrees' if ours else 'differs'}** ({detail})."
+    return Finding(statement, "agrees" if ours else "differs", detail)
 
 
 def ordering_finding(statement: str, means: dict[str, tuple[float, float]], cases: list[tuple[list[str], list[str]]],
-                     scope: str, preposition: str = "in") -> str:
+                     scope: str, preposition: str = "in") -> Finding:
     """A :func:`compare` line for "``lower`` beats ``higher``", checked case by case.
 
     Each case ``(lower, higher)`` holds when every experiment of ``lower`` has a smaller mean
@@ -349,7 +370,7 @@ def ordering_finding(statement: str, means: dict[str, tuple[float, float]], case
     """
     missing = sorted({name for case in cases for name in (*case[0], *case[1]) if name not in means})
     if missing:
-        return f"- {statement}: **not measured** (needs {', '.join(missing)})."
+        return _not_measured(statement, missing)
     holds = [all(means[a][0] < means[b][0] for a in lower for b in higher) for lower, higher in cases]
     detail = "; ".join(", ".join(f"{name} {means[name][0]:.3f} ± {means[name][1]:.3f}" for name in (*lower, *higher))
                        for lower, higher in cases)
@@ -357,7 +378,7 @@ def ordering_finding(statement: str, means: dict[str, tuple[float, float]], case
 
 
 def tested_ordering_finding(statement: str, rows: list[dict], cases: list[tuple[list[str], list[str]]],
-                            scope: str, model: str = "cnn", preposition: str = "in") -> str:
+                            scope: str, model: str = "cnn", preposition: str = "in") -> Finding:
     """A verdict on "``lower`` beats ``higher``" that counts only differences beyond the seed scatter.
 
     Every pair (a of ``lower``, b of ``higher``) of a case is tested with
@@ -371,7 +392,7 @@ def tested_ordering_finding(statement: str, rows: list[dict], cases: list[tuple[
     entries = mae_statistics(rows, model)
     missing = sorted({name for case in cases for name in (*case[0], *case[1]) if name not in entries})
     if missing:
-        return f"- {statement}: **not measured** (needs {', '.join(missing)})."
+        return _not_measured(statement, missing)
     held, contradicted, details = 0, 0, []
     for lower, higher in cases:
         tests = [(a, b, *mae_difference(rows, a, b, model)) for a in lower for b in higher]
@@ -384,11 +405,11 @@ def tested_ordering_finding(statement: str, rows: list[dict], cases: list[tuple[
     verdict = "holds" if held == len(cases) else "does not hold" if contradicted else "undecided"
     summary = (f"supported beyond 2 standard errors {preposition} {held} of {len(cases)} {scope}, "
                f"contradicted {preposition} {contradicted}")
-    return f"- {statement}: **{verdict}** ({summary}; MAE differences, mJ/m²: {'; '.join(details)})."
+    return Finding(statement, verdict, f"{summary}; MAE differences, mJ/m²: {'; '.join(details)}")
 
 
 def tested_bound_finding(statement: str, rows: list[dict], cases: list[tuple[str, str, float]], scope: str,
-                         model: str = "cnn", preposition: str = "for") -> str:
+                         model: str = "cnn", preposition: str = "for") -> Finding:
     """A verdict on bounds "MAE(name) <= factor x MAE(reference)", tested against the seed scatter.
 
     Each case ``(name, reference, factor)`` is tested with :func:`mae_difference`
@@ -399,7 +420,7 @@ def tested_bound_finding(statement: str, rows: list[dict], cases: list[tuple[str
     entries = mae_statistics(rows, model)
     missing = sorted({n for name, reference, _ in cases for n in (name, reference) if n not in entries})
     if missing:
-        return f"- {statement}: **not measured** (needs {', '.join(missing)})."
+        return _not_measured(statement, missing)
     tests = [(name, reference, factor, *mae_difference(rows, name, reference, model, factor))
              for name, reference, factor in cases]
     held = sum(delta < -2 * error for *_, delta, error in tests)
@@ -407,12 +428,12 @@ def tested_bound_finding(statement: str, rows: list[dict], cases: list[tuple[str
     verdict = "holds" if held == len(tests) else "does not hold" if broken else "undecided"
     details = "; ".join(f"{name} − {factor:g} × {reference} {delta:+.3f} ± {error:.3f}"
                         for name, reference, factor, delta, error in tests)
-    return (f"- {statement}: **{verdict}** (supported beyond 2 standard errors {preposition} {held} of "
-            f"{len(tests)} {scope}, broken {preposition} {broken}; mJ/m²: {details}).")
+    return Finding(statement, verdict, f"supported beyond 2 standard errors {preposition} {held} of "
+                   f"{len(tests)} {scope}, broken {preposition} {broken}; mJ/m²: {details}")
 
 
 def significance_finding(statement: str, rows: list[dict], pairs: list[tuple[str, str, str]],
-                         model: str = "cnn") -> str:
+                         model: str = "cnn") -> Finding:
     """A :func:`compare` line for "no significant degradation": each ``(name, reference, label)``.
 
     A change ``name - reference`` of the mean test MAE counts as significant when it exceeds
@@ -428,7 +449,7 @@ def significance_finding(statement: str, rows: list[dict], pairs: list[tuple[str
                    + (f"; significantly worse: {', '.join(worse)}" if worse else "; none significantly worse"))
 
 
-def baseline_finding(rows: list[dict], names: list[str] | None = None) -> str:
+def baseline_finding(rows: list[dict], names: list[str] | None = None) -> Finding:
     """Where the CNN beats the ridge baseline on shape features, tested against the seed scatter.
 
     Both models are scored on the same test images of each experiment. The difference of
@@ -448,18 +469,20 @@ def baseline_finding(rows: list[dict], names: list[str] | None = None) -> str:
         delta, error = cnn - ridge, float(np.hypot(cnn_error, ridge_error))
         text = f"{name} {cnn:.3f} vs {ridge:.3f}"
         (better if delta < -2 * error else worse if delta > 2 * error else tied).append(text)
-    parts = [f"better in {len(better)} of {len(better) + len(worse) + len(tied)} experiments"]
+    parts = []
     if worse:
         parts.append("the ridge is better in " + "; ".join(worse))
     if tied:
         parts.append("within the seed scatter in " + "; ".join(tied))
-    return "- The CNN against the ridge regression on the bubble's shape (test MAE, mJ/m², CNN vs ridge): " + \
-        ", ".join(parts) + "."
+    return Finding("The CNN against the ridge regression on the bubble's shape",
+                   f"better in {len(better)} of {len(better) + len(worse) + len(tied)} experiments",
+                   "test MAE, mJ/m², CNN vs ridge: " + ", ".join(parts) if parts
+                   else "each beyond twice the standard error of the difference")
 
 
 def pixelation_findings(rows: list[dict], components: list[str], fine: list[int], coarse: int | None,
                         pixel_size_nm: dict[int, float],
-                        key=lambda component, b: f"pixelation/{component}/b={b}") -> list[str]:
+                        key=lambda component, b: f"pixelation/{component}/b={b}") -> list[Finding]:
     """The paper's two findings on pixelation (its Fig. 6), tested on ``rows``, as Markdown lines.
 
     The paper finds the MAE flat from b = 2 up to b = 10 and slightly smaller at b = 20
@@ -487,12 +510,13 @@ def pixelation_findings(rows: list[dict], components: list[str], fine: list[int]
             f"The MAE is smaller at b = {coarse} ({pixel_size_nm[coarse]:g} nm pixels) than at b = {fine[-1]} "
             f"({pixel_size_nm[fine[-1]]:g} nm)", rows,
             [([key(c, coarse)], [key(c, fine[-1])]) for c in components], "components", preposition="for"))
-    return lines or ["- not tested: these parameters need two pixelations."]
+    return lines or [Finding("The paper's findings on pixelation", "not tested",
+                             "these parameters need two pixelations")]
 
 
 def noise_findings(rows: list[dict], components: list[str], pixelations: list[int], sigmas: list[float],
                    control_pixelations: list[int], copies: int,
-                   key=lambda component, b, label: f"noise/{component}/b={b}/{label}") -> list[str]:
+                   key=lambda component, b, label: f"noise/{component}/b={b}/{label}") -> list[Finding]:
     """The paper's finding on noise (its Fig. 7: no significant loss), tested on ``rows``, as Markdown lines.
 
     Each noisy experiment (``sigma > 0``, label ``sigma=<sigma>``) is compared by
@@ -502,7 +526,7 @@ def noise_findings(rows: list[dict], components: list[str], pixelations: list[in
     """
     noisy = [sigma for sigma in sigmas if sigma > 0]
     if not noisy:
-        return ["- not tested: no σ > 0 in these parameters."]
+        return [Finding("The paper's finding on noise", "not tested", "no σ > 0 in these parameters")]
 
     def verdict(reference_label, what, bs):
         pairs = [(key(c, b, f"sigma={sigma:g}"), key(c, b, reference_label), f"{c} b={b} σ={sigma:g}")
