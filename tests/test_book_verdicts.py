@@ -125,3 +125,19 @@ def test_every_committed_record_gets_a_verdict_for_each_claim():
     expected = set(records) - (set() if "components" in records else {"generalization"})
     assert {chapter for chapter, _ in verdicts} == expected
     assert not [finding for _, finding in verdicts if finding.verdict in ("not measured", "not tested")]
+
+
+def test_verdict_figure_standardizes_each_comparison_and_draws_one_row_per_claim():
+    from dmilib.learn.report import Finding
+    from dmilib.plotting.verdicts import Z_LIMIT, plot_verdicts, standardized_differences
+
+    # -0.1 / 0.02 = -5; +0.03 / 0.01 = +3; a closed-form pair (no error) goes to the edge.
+    comparisons = [("a", -0.1, 0.02), ("b", 0.03, 0.01), ("c", 0.2, 0.0), ("d", -9.0, 0.1)]
+    assert standardized_differences(comparisons) == pytest.approx([-5.0, 3.0, Z_LIMIT, -Z_LIMIT])
+    entries = [("x", Finding("one", "holds", "d", comparisons[:1])), ("x", Finding("no numbers", "holds", "d")),
+               ("y", Finding("two", "does not hold", "d", comparisons))]
+    figure = plot_verdicts(entries)
+    labels = [tick.get_text() for tick in figure.axes[0].get_yticklabels()]
+    assert labels == ["x: one [holds]", "y: two [does not hold]"]
+    with pytest.raises(ValueError, match="at least one finding"):
+        plot_verdicts(entries[1:2])

@@ -338,15 +338,20 @@ class Finding(str):
 
     A ``str``, so chapters join and display findings as text; ``statement``, ``verdict`` and
     ``detail`` let a summary (:mod:`dmilib.book.verdicts`) tabulate them without parsing.
+    ``comparisons`` holds the tested differences as ``(label, difference, standard error)``
+    in mJ/m², each signed so that a negative difference speaks for the statement (a lower
+    MAE where the statement expects one, a bound kept, no loss) and a positive one against.
     """
 
     statement: str
     verdict: str
     detail: str
+    comparisons: tuple[tuple[str, float, float], ...]
 
-    def __new__(cls, statement: str, verdict: str, detail: str) -> "Finding":
+    def __new__(cls, statement: str, verdict: str, detail: str, comparisons=()) -> "Finding":
         line = super().__new__(cls, f"- {statement}: **{verdict}** ({detail}).")
         line.statement, line.verdict, line.detail = statement, verdict, detail
+        line.comparisons = tuple((str(label), float(delta), float(error)) for label, delta, error in comparisons)
         return line
 
 
@@ -354,9 +359,9 @@ def _not_measured(statement: str, missing) -> Finding:
     return Finding(statement, "not measured", f"needs {', '.join(missing)}")
 
 
-def compare(statement: str, ours: bool, detail: str) -> Finding:
+def compare(statement: str, ours: bool, detail: str, comparisons=()) -> Finding:
     """One line of the "compared with the paper" list: ``agrees``/``differs`` + detail."""
-    return Finding(statement, "agrees" if ours else "differs", detail)
+    return Finding(statement, "agrees" if ours else "differs", detail, comparisons)
 
 
 def ordering_finding(statement: str, means: dict[str, tuple[float, float]], cases: list[tuple[list[str], list[str]]],
@@ -393,9 +398,10 @@ def tested_ordering_finding(statement: str, rows: list[dict], cases: list[tuple[
     missing = sorted({name for case in cases for name in (*case[0], *case[1]) if name not in entries})
     if missing:
         return _not_measured(statement, missing)
-    held, contradicted, details = 0, 0, []
+    held, contradicted, details, comparisons = 0, 0, [], []
     for lower, higher in cases:
         tests = [(a, b, *mae_difference(rows, a, b, model)) for a in lower for b in higher]
+        comparisons += [(f"{a} − {b}", delta, error) for a, b, delta, error in tests]
         if all(delta < -2 * error for *_, delta, error in tests):
             held += 1
         elif any(delta > 2 * error for *_, delta, error in tests):
@@ -405,7 +411,7 @@ def tested_ordering_finding(statement: str, rows: list[dict], cases: list[tuple[
     verdict = "holds" if held == len(cases) else "does not hold" if contradicted else "undecided"
     summary = (f"supported beyond 2 standard errors {preposition} {held} of {len(cases)} {scope}, "
                f"contradicted {preposition} {contradicted}")
-    return Finding(statement, verdict, f"{summary}; MAE differences, mJ/m²: {'; '.join(details)}")
+    return Finding(statement, verdict, f"{summary}; MAE differences, mJ/m²: {'; '.join(details)}", comparisons)
 
 
 def tested_bound_finding(statement: str, rows: list[dict], cases: list[tuple[str, str, float]], scope: str,
@@ -429,7 +435,9 @@ def tested_bound_finding(statement: str, rows: list[dict], cases: list[tuple[str
     details = "; ".join(f"{name} − {factor:g} × {reference} {delta:+.3f} ± {error:.3f}"
                         for name, reference, factor, delta, error in tests)
     return Finding(statement, verdict, f"supported beyond 2 standard errors {preposition} {held} of "
-                   f"{len(tests)} {scope}, broken {preposition} {broken}; mJ/m²: {details}")
+                   f"{len(tests)} {scope}, broken {preposition} {broken}; mJ/m²: {details}",
+                   [(f"{name} − {factor:g} × {reference}", delta, error)
+                    for name, reference, factor, delta, error in tests])
 
 
 def significance_finding(statement: str, rows: list[dict], pairs: list[tuple[str, str, str]],
@@ -439,14 +447,16 @@ def significance_finding(statement: str, rows: list[dict], pairs: list[tuple[str
     A change ``name - reference`` of the mean test MAE counts as significant when it exceeds
     twice its standard error (:func:`mae_difference`); the finding agrees when none does.
     """
-    worse, details = [], []
+    worse, details, comparisons = [], [], []
     for name, reference, label in pairs:
         delta, error = mae_difference(rows, name, reference, model)
         details.append(f"{label}: {delta:+.3f} ± {error:.3f}")
+        comparisons.append((label, delta, error))
         if delta > 2 * error:
             worse.append(label)
     return compare(statement, not worse, "change of the test MAE, mJ/m²: " + "; ".join(details)
-                   + (f"; significantly worse: {', '.join(worse)}" if worse else "; none significantly worse"))
+                   + (f"; significantly worse: {', '.join(worse)}" if worse else "; none significantly worse"),
+                   comparisons)
 
 
 def baseline_finding(rows: list[dict], names: list[str] | None = None) -> Finding:
@@ -461,12 +471,13 @@ def baseline_finding(rows: list[dict], names: list[str] | None = None) -> Findin
     """
     statistics = _means_and_errors(rows)
     names = names or [name for name, model in statistics if model == "cnn"]
-    better, worse, tied = [], [], []
+    better, worse, tied, comparisons = [], [], [], []
     for name in names:
         if (name, "cnn") not in statistics or (name, "ridge") not in statistics:
             continue
         (cnn, cnn_error), (ridge, ridge_error) = statistics[(name, "cnn")], statistics[(name, "ridge")]
         delta, error = cnn - ridge, float(np.hypot(cnn_error, ridge_error))
+        comparisons.append((f"{name}: CNN − ridge", delta, error))
         text = f"{name} {cnn:.3f} vs {ridge:.3f}"
         (better if delta < -2 * error else worse if delta > 2 * error else tied).append(text)
     parts = []
@@ -477,7 +488,7 @@ def baseline_finding(rows: list[dict], names: list[str] | None = None) -> Findin
     return Finding("The CNN against the ridge regression on the bubble's shape",
                    f"better in {len(better)} of {len(better) + len(worse) + len(tied)} experiments",
                    "test MAE, mJ/m², CNN vs ridge: " + ", ".join(parts) if parts
-                   else "each beyond twice the standard error of the difference")
+                   else "each beyond twice the standard error of the difference", comparisons)
 
 
 def pixelation_findings(rows: list[dict], components: list[str], fine: list[int], coarse: int | None,
