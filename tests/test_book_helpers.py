@@ -163,3 +163,14 @@ def test_flag_examples_show_one_change_each():
         flag_examples(image, offset_fraction=0.5)
     with pytest.raises(ValueError, match="2-D"):
         flag_examples(image[0])
+
+
+def test_markdown_tables_with_pipes_in_cells_parse_as_tables():
+    from markdown_it import MarkdownIt
+
+    from dmilib.book import markdown_table
+
+    text = markdown_table(["method", "max |m - m_ref|"], [["minimizer", "|x| = 0.001"], ["LLG", 2]])
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    cells = [token.content for token in tokens if token.type == "inline"]
+    assert cells == ["method", "max |m - m_ref|", "minimizer", "|x| = 0.001", "LLG", "2"]

@@ -87,12 +87,18 @@ def study_record(chapter: str, profile: str = "standard") -> dict | None:
 
 
 def markdown_table(columns: list[str], rows: list[list]) -> str:
-    """A Markdown table: a header of ``columns`` and one line per row (cells as ``str``)."""
+    """A Markdown table: a header of ``columns`` and one line per row (cells as ``str``).
+
+    A ``|`` inside a cell (``max |m - m_ref|``) is escaped, since it would otherwise end the
+    cell and the renderer would drop the whole table back to text.
+    """
     if any(len(row) != len(columns) for row in rows):
         raise ValueError(f"every row must have {len(columns)} cells (one per column)")
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
+
+    def line(cells) -> str:
+        return "| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |"
+
+    return "\n".join([line(columns), "|" + "---|" * len(columns), *(line(row) for row in rows)])
 
 
 def pixelation_seeds(seeds_by_pixelation: dict, pixelations, seeds) -> dict[int, tuple[int, ...]]:
