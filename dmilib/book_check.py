@@ -2,7 +2,8 @@
 
 ``python -m dmilib.book_check [_build/html] [--screenshots DIR]`` reads the table of
 contents, opens each chapter's HTML page, and checks that every ``<img>`` on it points to
-a PNG (or SVG) file that exists and decodes to a non-empty image. With ``--screenshots``
+a PNG (or SVG) file that exists and decodes to a non-empty image, and that no Markdown table
+was left as text (a paragraph of pipes). With ``--screenshots``
 it also opens each page in a real headless browser (Chromium or Chrome, found on the
 ``PATH``) and saves what the browser drew, so that a person can look at the figures as a
 reader will; the files are full-width PNGs, one per chapter.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import html.parser
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +26,7 @@ from pathlib import Path
 from .book import REPOSITORY_ROOT, notebook_sources
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+_UNPARSED_TABLE = re.compile(r"<p>\|[^<\n]*\|\s*$", re.MULTILINE)
 
 
 class _ImageSources(html.parser.HTMLParser):
@@ -84,6 +87,10 @@ def check_page(html_root: Path, chapter: str) -> PageReport:
     report.images = len(parser.sources)
     if report.images == 0:
         report.problems.append("no figure on the page")
+    # A table the renderer could not parse is left as a paragraph of pipes.
+    unparsed = len(_UNPARSED_TABLE.findall(page.read_text(encoding="utf-8")))
+    if unparsed:
+        report.problems.append(f"{unparsed} Markdown table(s) shown as text")
     return report
 
 

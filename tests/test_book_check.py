@@ -31,10 +31,12 @@ def test_page_with_a_real_figure_is_ok(tmp_path):
     ('<img src="../_images/gone.png">', "missing gone.png"),
     ('<img src="../_images/broken.png">', "unreadable broken.png"),
     ("<p>text only</p>", "no figure on the page"),
+    ('<img src="../_images/figure.png">\n<p>| a | b |\n|---|---|</p>', "1 Markdown table(s) shown as text"),
 ])
 def test_missing_broken_or_absent_figures_are_reported(tmp_path, body, problem):
     (tmp_path / "_images").mkdir()
     (tmp_path / "_images" / "broken.png").write_bytes(b"not a png")
+    _png(tmp_path / "_images" / "figure.png")
     _chapter(tmp_path, "dataset", body)
     report = check_page(tmp_path, "notebooks/dataset")
     assert not report.ok and any(p.startswith(problem) for p in report.problems)
