@@ -54,6 +54,9 @@ standard: $(STAMP)
 	for chapter in $(STUDY_CHAPTERS); do \
 	  $(VPY) -m dmilib.learn.study_record results/standard/$$chapter --chapter $$chapter --profile standard \
 	    --check standard --out book/records/standard/$$chapter.json || exit 1; done
+	@# The book's execution cache is keyed on the notebooks' code, not on the records they read.
+	rm -rf _build/.jupyter_cache
+	@echo "Records written; the next make book re-executes the chapters to show them."
 
 clean:
 	rm -rf _build .pytest_cache .jupyter_cache
