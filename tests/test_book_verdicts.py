@@ -13,20 +13,6 @@ from dmilib.book.verdicts import (STUDY_CHAPTERS, chapter_verdicts, components_v
 STANDARD_RECORDS = Path(__file__).parents[1] / "book" / "records" / "standard"
 
 
-def _rows(maes: dict[str, list[float]], ridge: float | None = None) -> list[dict]:
-    """CNN result rows with the given test MAE per seed (and one ridge row per experiment)."""
-    rows = []
-    for name, values in maes.items():
-        for seed, value in enumerate(values):
-            rows.append(dict(experiment=name, dataset="d", subset="both", split="random", component="mx",
-                             pixelation=1, noise_sigma=0.0, noise_copies=1, model="cnn", seed=seed, epochs=30,
-                             n_train=80, n_test=20, train_mae=0.0, train_error_std=0.0, test_mae=value,
-                             test_error_std=0.0, mean_predictor_test_mae=0.3, wall_s=1.0))
-        if ridge is not None:
-            rows.append(dict(rows[-1], model="ridge", seed=0, test_mae=ridge))
-    return rows
-
-
 def _record(name: str) -> dict:
     path = STANDARD_RECORDS / f"{name}.json"
     if not path.is_file():
@@ -47,9 +33,9 @@ def _verdict(differences: list[list[tuple[float, float]]]) -> str:
     return "holds" if held == len(differences) else "does not hold" if against else "undecided"
 
 
-def test_pixelation_verdicts_map_the_papers_pixel_sizes_onto_the_records_b():
+def test_pixelation_verdicts_map_the_papers_pixel_sizes_onto_the_records_b(result_rows):
     maes = {f"pixelation/mx/b={b}": [v - 0.01, v, v + 0.01] for b, v in ((2, 0.20), (5, 0.20), (10, 0.10), (20, 0.05))}
-    rows = _rows(maes, ridge=0.5)
+    rows = result_rows(maes, ridge=0.5)
     # 3 nm cells: 15 nm is b = 5, 30 nm is b = 10, and b = 20 (60 nm) lies beyond the paper's pixels.
     flat, gain, beyond, baseline = pixelation_verdicts(rows, 3e-9)
     assert "b = 2 (6 nm pixels) up to b = 5 (15 nm)" in flat.statement and flat.verdict == "agrees"
@@ -61,13 +47,13 @@ def test_pixelation_verdicts_map_the_papers_pixel_sizes_onto_the_records_b():
     assert "up to b = 10 (15 nm)" in flat.statement and flat.verdict == "agrees"
     assert "b = 20 (30 nm pixels) than at b = 10" in gain.statement and gain.verdict == "holds"
     # A b = 10 twice as bad as b = 2 breaks "flat" only where b = 10 is one of the fine pixels.
-    worse = _rows({**maes, "pixelation/mx/b=10": [0.39, 0.40, 0.41]}, ridge=0.5)
+    worse = result_rows({**maes, "pixelation/mx/b=10": [0.39, 0.40, 0.41]}, ridge=0.5)
     assert pixelation_verdicts(worse, 1.5e-9)[0].verdict == "differs"
     assert pixelation_verdicts(worse, 3e-9)[0].verdict == "agrees"
 
 
-def test_noise_verdicts_read_the_grid_from_the_names_and_compare_with_both_references():
-    rows = _rows({"noise/mz/b=5/sigma=0": [0.20, 0.21, 0.22], "noise/mz/b=5/clean-x5": [0.10, 0.11, 0.12],
+def test_noise_verdicts_read_the_grid_from_the_names_and_compare_with_both_references(result_rows):
+    rows = result_rows({"noise/mz/b=5/sigma=0": [0.20, 0.21, 0.22], "noise/mz/b=5/clean-x5": [0.10, 0.11, 0.12],
                   "noise/mz/b=5/sigma=0.05": [0.19, 0.20, 0.21], "noise/mz/b=5/sigma=0.15": [0.30, 0.31, 0.32]})
     plan = noise_plan(rows)
     assert (plan.components, plan.pixelations, plan.sigmas, plan.copies) == (["mz"], [5], [0.0, 0.05, 0.15], [5])

@@ -168,24 +168,12 @@ def test_committed_standard_dataset_records_match_the_preset(name):
     assert found == preset("standard").parameters_hash()
 
 
-def _rows(maes: dict[str, list[float]]) -> list[dict]:
-    """Result rows (CNN only) with the given test MAE per seed for each experiment."""
-    rows = []
-    for name, values in maes.items():
-        for seed, value in enumerate(values):
-            rows.append(dict(experiment=name, dataset="d", subset="both", split="random", component="mx",
-                             pixelation=1, noise_sigma=0.0, noise_copies=1, model="cnn", seed=seed, epochs=30,
-                             n_train=80, n_test=20, train_mae=0.0, train_error_std=0.0, test_mae=value,
-                             test_error_std=0.0, mean_predictor_test_mae=0.3, wall_s=1.0))
-    return rows
-
-
-def test_tested_ordering_finding_counts_only_differences_beyond_two_standard_errors():
+def test_tested_ordering_finding_counts_only_differences_beyond_two_standard_errors(result_rows):
     from dmilib.learn.report import tested_ordering_finding
 
     # a: mean 0.10, b: mean 0.20, c: mean 0.11; sample std 0.01 each over 3 seeds,
     # so SE of a difference = sqrt(2 * 0.01**2 / 3) = 0.00816
-    rows = _rows({"a": [0.09, 0.10, 0.11], "b": [0.19, 0.20, 0.21], "c": [0.10, 0.11, 0.12]})
+    rows = result_rows({"a": [0.09, 0.10, 0.11], "b": [0.19, 0.20, 0.21], "c": [0.10, 0.11, 0.12]})
     error = np.sqrt(2 * 0.01**2 / 3)
     line = tested_ordering_finding("a beats b", rows, [(["a"], ["b"])], "cases")
     assert "**holds**" in line and f"a − b -0.100 ± {error:.3f}" in line
@@ -196,10 +184,10 @@ def test_tested_ordering_finding_counts_only_differences_beyond_two_standard_err
     assert "**not measured**" in tested_ordering_finding("a beats d", rows, [(["a"], ["d"])], "cases")
 
 
-def test_tested_bound_finding_scales_the_reference_and_its_error():
+def test_tested_bound_finding_scales_the_reference_and_its_error(result_rows):
     from dmilib.learn.report import mae_difference, tested_bound_finding
 
-    rows = _rows({"interval": [0.28, 0.30, 0.32], "random": [0.09, 0.10, 0.11], "far": [0.50, 0.52, 0.54]})
+    rows = result_rows({"interval": [0.28, 0.30, 0.32], "random": [0.09, 0.10, 0.11], "far": [0.50, 0.52, 0.54]})
     delta, error = mae_difference(rows, "interval", "random", factor=2.0)
     # 0.30 - 2 x 0.10; SE = sqrt(0.02**2 / 3 + 4 x 0.01**2 / 3)
     assert delta == pytest.approx(0.10) and error == pytest.approx(np.sqrt((0.02**2 + 4 * 0.01**2) / 3))
@@ -209,36 +197,36 @@ def test_tested_bound_finding_scales_the_reference_and_its_error():
     assert "**undecided**" in line and "interval − 3 × random +0.000" in line
 
 
-def test_noise_findings_compare_each_noisy_model_with_the_clean_one_and_the_control():
+def test_noise_findings_compare_each_noisy_model_with_the_clean_one_and_the_control(result_rows):
     from dmilib.learn.report import noise_findings
 
-    rows = _rows({"noise/mx/b=5/sigma=0": [0.20, 0.21, 0.22], "noise/mx/b=5/clean-x5": [0.10, 0.11, 0.12],
+    rows = result_rows({"noise/mx/b=5/sigma=0": [0.20, 0.21, 0.22], "noise/mx/b=5/clean-x5": [0.10, 0.11, 0.12],
                   "noise/mx/b=5/sigma=0.15": [0.11, 0.12, 0.13]})
     clean, control = noise_findings(rows, ["mx"], [5], [0.0, 0.15], [5], 5)
     # -0.09 against the clean model (better: no degradation); +0.01 ± 0.008 against the control
     assert "**agrees**" in clean and "-0.090" in clean
     assert "**agrees**" in control and "+0.010" in control
-    worse = _rows({"noise/mx/b=5/sigma=0": [0.10, 0.11, 0.12], "noise/mx/b=5/sigma=0.15": [0.20, 0.21, 0.22]})
+    worse = result_rows({"noise/mx/b=5/sigma=0": [0.10, 0.11, 0.12], "noise/mx/b=5/sigma=0.15": [0.20, 0.21, 0.22]})
     (line,) = noise_findings(worse, ["mx"], [5], [0.0, 0.15], [], 5)
     assert "**differs**" in line and "significantly worse: mx b=5 σ=0.15" in line
     (untested,) = noise_findings(worse, ["mx"], [5], [0.0], [], 5)
     assert untested.verdict == "not tested" and "no σ > 0" in untested
 
 
-def test_pixelation_findings_test_flatness_and_the_coarse_gain():
+def test_pixelation_findings_test_flatness_and_the_coarse_gain(result_rows):
     from dmilib.learn.report import pixelation_findings
 
-    rows = _rows({"pixelation/mz/b=2": [0.20, 0.21, 0.22], "pixelation/mz/b=5": [0.20, 0.21, 0.22],
+    rows = result_rows({"pixelation/mz/b=2": [0.20, 0.21, 0.22], "pixelation/mz/b=5": [0.20, 0.21, 0.22],
                   "pixelation/mz/b=10": [0.10, 0.11, 0.12]})
     flat, gain = pixelation_findings(rows, ["mz"], [2, 5], 10, {2: 6.0, 5: 15.0, 10: 30.0})
     assert "**agrees**" in flat and "b = 2 (6 nm pixels) up to b = 5 (15 nm)" in flat
     assert "**holds**" in gain and "pixelation/mz/b=10 − pixelation/mz/b=5 -0.100" in gain
 
 
-def test_baseline_finding_sorts_experiments_by_the_tested_difference():
+def test_baseline_finding_sorts_experiments_by_the_tested_difference(result_rows):
     from dmilib.learn.report import baseline_finding
 
-    rows = _rows({"a": [0.05, 0.06, 0.07], "b": [0.30, 0.31, 0.32], "c": [0.10, 0.12, 0.14]})
+    rows = result_rows({"a": [0.05, 0.06, 0.07], "b": [0.30, 0.31, 0.32], "c": [0.10, 0.12, 0.14]})
     for row in list(rows):
         if row["seed"] == 0:  # one closed-form ridge fit per experiment, MAE 0.11
             rows.append(dict(row, model="ridge", test_mae=0.11))
