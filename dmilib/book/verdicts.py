@@ -49,15 +49,16 @@ def components_verdicts(rows: list[dict]) -> list[Finding]:
     ]
 
 
-def generalization_rows(record: dict, components_record: dict, subset: str = "both") -> list[dict]:
-    """A generalization record's rows plus its random-split references, ``random/<input>``.
+def random_references(component_rows: list[dict], subset: str = "both") -> list[dict]:
+    """The components chapter's rows on ``subset`` renamed ``random/<input>``: the generalization
+    chapter's random-split references (the same images, split at random), not trained again."""
+    return [dict(row, experiment=experiment_key("random", ExperimentKey.parse(row["experiment"])[0]))
+            for row in component_rows if ExperimentKey.parse(row["experiment"])[1] == subset]
 
-    The references are the components record's experiments on ``subset`` (the same
-    images, split at random): the generalization chapter does not train them again.
-    """
-    return record["rows"] + [
-        dict(row, experiment=experiment_key("random", ExperimentKey.parse(row["experiment"])[0]))
-        for row in components_record["rows"] if ExperimentKey.parse(row["experiment"])[1] == subset]
+
+def generalization_rows(record: dict, components_record: dict, subset: str = "both") -> list[dict]:
+    """A generalization record's rows plus its :func:`random_references` from the components record."""
+    return record["rows"] + random_references(components_record["rows"], subset)
 
 
 def generalization_verdicts(rows: list[dict]) -> list[Finding]:
@@ -86,11 +87,21 @@ def generalization_verdicts(rows: list[dict]) -> list[Finding]:
     ]
 
 
+def _grid(rows: list[dict]) -> tuple[list[str], set[tuple[str, ...]]]:
+    """The inputs (study order) of a record's grid and its names' parts after the chapter's."""
+    parts = {ExperimentKey.parse(row["experiment"]).parts[1:] for row in rows}
+    return [c for c in COMPONENTS if any(p[0] == c for p in parts)], parts
+
+
+def _value(label: str) -> str:
+    """``"5"`` of ``"b=5"``."""
+    return label.split("=")[1]
+
+
 def pixelation_plan(rows: list[dict]) -> tuple[list[str], list[int]]:
     """The inputs (study order) and the pixelations ``b`` (ascending) of a pixelation record."""
-    parts = {ExperimentKey.parse(row["experiment"]).parts[1:] for row in rows}
-    components = [c for c in COMPONENTS if any(p[0] == c for p in parts)]
-    return components, sorted({int(b.split("=")[1]) for _, b in parts})
+    components, parts = _grid(rows)
+    return components, sorted({int(_value(b)) for _, b in parts})
 
 
 def pixelation_verdicts(rows: list[dict], cell_size_m: float) -> list[Finding]:
@@ -129,11 +140,11 @@ class NoisePlan:
 
 def noise_plan(rows: list[dict]) -> NoisePlan:
     """The grid of a noise record, read from its experiment names."""
-    parts = {ExperimentKey.parse(row["experiment"]).parts[1:] for row in rows}
+    components, parts = _grid(rows)
     return NoisePlan(
-        components=[c for c in COMPONENTS if any(p[0] == c for p in parts)],
-        pixelations=sorted({int(b.split("=")[1]) for _, b, _ in parts}),
-        sigmas=sorted({float(label.split("=")[1]) for *_, label in parts if label.startswith("sigma=")}),
+        components=components,
+        pixelations=sorted({int(_value(b)) for _, b, _ in parts}),
+        sigmas=sorted({float(_value(label)) for *_, label in parts if label.startswith("sigma=")}),
         copies=sorted({int(label.split("x")[1]) for *_, label in parts if label.startswith("clean-x")}))
 
 
