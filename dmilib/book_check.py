@@ -78,8 +78,9 @@ def check_page(html_root: Path, chapter: str) -> PageReport:
     if not page.exists():
         report.problems.append("page not built")
         return report
+    text = page.read_text(encoding="utf-8")
     parser = _ImageSources()
-    parser.feed(page.read_text(encoding="utf-8"))
+    parser.feed(text)
     for source in parser.sources:
         problem = _image_problem((page.parent / source.split("#")[0].split("?")[0]).resolve())
         if problem:
@@ -88,7 +89,7 @@ def check_page(html_root: Path, chapter: str) -> PageReport:
     if report.images == 0:
         report.problems.append("no figure on the page")
     # A table the renderer could not parse is left as a paragraph of pipes.
-    unparsed = len(_UNPARSED_TABLE.findall(page.read_text(encoding="utf-8")))
+    unparsed = len(_UNPARSED_TABLE.findall(text))
     if unparsed:
         report.problems.append(f"{unparsed} Markdown table(s) shown as text")
     return report
